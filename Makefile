@@ -1,0 +1,30 @@
+# Two commands: `make test` and `make run`. Both create .venv (Python 3.10) and install
+# requirements.txt on first use; a stamp keyed on requirements.txt skips the install afterwards.
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Quiet TensorFlow's C++ start-up chatter; real errors still show.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: setup test run bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt
+	@test -x $(PYTHON) || { py=$$(tools/find_python.sh) && echo "creating $(VENV) with $$py" && $$py -m venv $(VENV); }
+	$(PYTHON) -m pip install --quiet --upgrade pip==24.2
+	$(PYTHON) -m pip install --quiet -r requirements.txt
+	$(PYTHON) -m pip check
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PYTHON) -m pytest tests -q
+
+run: $(STAMP)
+	$(PYTHON) -m launch.local $(ARGS)
+
+bench: $(STAMP)
+	$(PYTHON) -m bench.search
+
+clean:
+	rm -rf $(VENV)
