@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Quiet TensorFlow's C++ start-up chatter; real errors still show.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup test run bench clean
+.PHONY: setup test run clean
 
 setup: $(STAMP)
 
@@ -20,11 +20,9 @@ $(STAMP): requirements.txt
 test: $(STAMP)
 	$(PYTHON) -m pytest tests -q
 
+# Until the distributed program (launch/) lands, `make run` plays random episodes of an environment.
 run: $(STAMP)
-	$(PYTHON) -m launch.local $(ARGS)
-
-bench: $(STAMP)
-	$(PYTHON) -m bench.search
+	$(PYTHON) -m environments $(ARGS)
 
 clean:
 	rm -rf $(VENV)

@@ -1,0 +1,112 @@
+"""A dm_env view of a gymnasium environment with discrete actions and 32-bit specs.
+
+gymnasium separates `terminated` (the MDP ended: no future value) from `truncated` (a time
+limit cut the episode: the future still has value). MuZero's n-step value targets need that
+distinction, so it is carried into the dm_env discount: termination -> LAST with discount 0,
+truncation -> LAST with discount 1, so targets bootstrap through time limits.
+"""
+
+from typing import Any, Optional
+
+import dm_env
+import gymnasium
+import numpy as np
+from dm_env import specs
+
+
+def observation_spec_of(space: gymnasium.Space) -> specs.Array:
+  """The 32-bit dm_env spec of what `convert_observation` returns for `space`."""
+  if isinstance(space, gymnasium.spaces.Discrete):
+    return specs.BoundedArray((int(space.n),), np.float32, 0.0, 1.0, name='observation')
+  if isinstance(space, gymnasium.spaces.Box):
+    dtype = _32_bit(space.dtype)
+    if np.issubdtype(dtype, np.integer):
+      return specs.BoundedArray(space.shape, dtype, space.low.min(), space.high.max(), name='observation')
+    return specs.Array(space.shape, dtype, name='observation')
+  raise ValueError(
+      f'observation space {space} is not supported; allowed: Box (vectors, images) or Discrete '
+      '(one-hot encoded).')
+
+
+def convert_observation(space: gymnasium.Space, observation: Any) -> np.ndarray:
+  """Discrete observations become one-hot float32 vectors; Box observations are cast to 32 bits."""
+  if isinstance(space, gymnasium.spaces.Discrete):
+    one_hot = np.zeros((int(space.n),), np.float32)
+    one_hot[int(observation) - int(space.start)] = 1.0
+    return one_hot
+  return np.asarray(observation, dtype=_32_bit(space.dtype))
+
+
+def _32_bit(dtype: np.dtype) -> np.dtype:
+  dtype = np.dtype(dtype)
+  if dtype == np.float64:
+    return np.dtype(np.float32)
+  if dtype == np.int64:
+    return np.dtype(np.int32)
+  return dtype
+
+
+class GymnasiumEnvironment(dm_env.Environment):
+  """Wraps a gymnasium environment whose action space is `Discrete`.
+
+  The seed is passed to the first `reset` (and to the action space); later resets continue the
+  environment's own seeded generator, so an episode sequence is reproducible from the seed.
+  """
+
+  def __init__(self, environment: gymnasium.Env, seed: Optional[int] = None):
+    action_space = environment.action_space
+    if not isinstance(action_space, gymnasium.spaces.Discrete):
+      raise ValueError(
+          f'action space {action_space} of {environment.spec.id if environment.spec else environment} '
+          'is not supported; allowed: Discrete (continuous Box actions are not supported yet).')
+    self._environment = environment
+    self._num_actions = int(action_space.n)
+    self._action_offset = int(action_space.start)
+    self._observation_space = environment.observation_space
+    self._observation_spec = observation_spec_of(self._observation_space)
+    self._seed = seed
+    if seed is not None:
+      action_space.seed(seed)
+    self._reset_next_step = True
+
+  def reset(self) -> dm_env.TimeStep:
+    observation, _ = self._environment.reset(seed=self._seed)
+    self._seed = None
+    self._reset_next_step = False
+    return dm_env.restart(convert_observation(self._observation_space, observation))
+
+  def step(self, action) -> dm_env.TimeStep:
+    if self._reset_next_step:
+      return self.reset()
+    action = int(action)
+    if not 0 <= action < self._num_actions:
+      raise ValueError(f'action {action} is out of range; allowed: 0..{self._num_actions - 1}.')
+    observation, reward, terminated, truncated, _ = self._environment.step(action + self._action_offset)
+    observation = convert_observation(self._observation_space, observation)
+    reward = np.float32(reward)
+    if terminated:
+      self._reset_next_step = True
+      return dm_env.TimeStep(dm_env.StepType.LAST, reward, np.float32(0.0), observation)
+    if truncated:
+      self._reset_next_step = True
+      return dm_env.truncation(reward, observation, discount=np.float32(1.0))
+    return dm_env.transition(reward, observation, discount=np.float32(1.0))
+
+  def observation_spec(self) -> specs.Array:
+    return self._observation_spec
+
+  def action_spec(self) -> specs.DiscreteArray:
+    return specs.DiscreteArray(self._num_actions, dtype=np.int32, name='action')
+
+  def reward_spec(self) -> specs.Array:
+    return specs.Array((), np.float32, name='reward')
+
+  def discount_spec(self) -> specs.BoundedArray:
+    return specs.BoundedArray((), np.float32, 0.0, 1.0, name='discount')
+
+  @property
+  def gymnasium_environment(self) -> gymnasium.Env:
+    return self._environment
+
+  def close(self):
+    self._environment.close()

@@ -1,0 +1,217 @@
+"""Behaviour of `environments.make_environment` for gymnasium, Atari and OpenSpiel ids."""
+
+import dm_env
+import numpy as np
+import pyspiel
+import pytest
+from acme import specs
+
+from environments import make_environment
+
+
+def _roll(environment, actions):
+  """Resets, then applies `actions` (restarting nothing); returns every timestep."""
+  timesteps = [environment.reset()]
+  for action in actions:
+    timesteps.append(environment.step(action))
+    if timesteps[-1].last():
+      break
+  return timesteps
+
+
+def _assert_32_bit(spec_tree):
+  for spec in (spec_tree.values() if isinstance(spec_tree, dict) else [spec_tree]):
+    assert spec.dtype in (np.float32, np.int32, np.uint8), spec
+
+
+class TestGymnasium:
+
+  def test_termination_ends_with_discount_zero(self):
+    environment = make_environment('gym:CartPole-v1', seed=0)
+    timesteps = _roll(environment, [1] * 100)  # Always pushing right topples the pole quickly.
+    assert timesteps[-1].last()
+    assert len(timesteps) < 100
+    assert timesteps[-1].discount == 0.0
+
+  def test_truncation_ends_with_discount_one(self):
+    environment = make_environment('gym:CartPole-v1', seed=0, max_episode_steps=5)
+    timesteps = _roll(environment, [0, 1, 0, 1, 0, 1, 0])
+    assert len(timesteps) == 6
+    assert timesteps[-1].last()
+    assert timesteps[-1].discount == 1.0
+
+  def test_step_types_first_mid_last_then_restart(self):
+    environment = make_environment('gym:CartPole-v1', seed=0, max_episode_steps=3)
+    timesteps = _roll(environment, [0, 1, 0])
+    assert [t.step_type for t in timesteps] == [
+        dm_env.StepType.FIRST, dm_env.StepType.MID, dm_env.StepType.MID, dm_env.StepType.LAST]
+    assert environment.step(0).first()  # Stepping after LAST starts a new episode.
+
+  def test_specs_are_32_bit_and_acme_reads_them(self):
+    environment = make_environment('gym:CartPole-v1', seed=0)
+    spec = specs.make_environment_spec(environment)
+    assert spec.observations.shape == (4,) and spec.observations.dtype == np.float32
+    assert spec.actions.num_values == 2 and spec.actions.dtype == np.int32
+    assert spec.rewards.dtype == np.float32 and spec.discounts.dtype == np.float32
+    timestep = environment.step(environment.reset() and 0)
+    assert timestep.observation.dtype == np.float32
+    assert timestep.reward.dtype == np.float32 and timestep.discount.dtype == np.float32
+
+  def test_discrete_observations_are_one_hot(self):
+    environment = make_environment('gym:FrozenLake-v1', seed=0)
+    observation = environment.reset().observation
+    assert observation.shape == (16,) and observation.dtype == np.float32
+    np.testing.assert_array_equal(observation, np.eye(16, dtype=np.float32)[0])
+
+  def test_same_seed_same_observations_other_seed_differs(self):
+    actions = [0, 1, 1, 0, 1, 0, 0, 1]
+
+    def observations(seed):
+      return np.stack([t.observation for t in _roll(make_environment('gym:CartPole-v1', seed=seed), actions)])
+
+    np.testing.assert_array_equal(observations(3), observations(3))
+    assert not np.array_equal(observations(3), observations(4))
+
+  def test_second_episode_is_reproducible_from_seed(self):
+    def second_reset(seed):
+      environment = make_environment('gym:CartPole-v1', seed=seed)
+      _roll(environment, [1] * 100)
+      return environment.reset().observation
+
+    np.testing.assert_array_equal(second_reset(5), second_reset(5))
+
+  def test_out_of_range_action_is_rejected(self):
+    environment = make_environment('gym:CartPole-v1', seed=0)
+    environment.reset()
+    with pytest.raises(ValueError, match=r'action 2 is out of range; allowed: 0\.\.1'):
+      environment.step(2)
+
+
+class TestAtari:
+
+  def test_preprocessed_frames_and_specs(self):
+    environment = make_environment('atari:Pong', seed=0)
+    spec = specs.make_environment_spec(environment)
+    assert spec.observations.shape == (96, 96, 4) and spec.observations.dtype == np.uint8
+    assert spec.actions.num_values == 6
+    timestep = environment.step(environment.reset() and 0)
+    assert timestep.observation.shape == (96, 96, 4) and timestep.observation.dtype == np.uint8
+
+  def test_rgb_full_action_space_and_stack(self):
+    environment = make_environment('atari:Pong', seed=0, grayscale=False, frame_stack=2, full_action_space=True)
+    spec = specs.make_environment_spec(environment)
+    assert spec.observations.shape == (96, 96, 6)
+    assert spec.actions.num_values == 18
+
+  def test_same_seed_same_frames(self):
+    actions = [2, 3] * 10
+
+    def frames(seed):
+      return np.stack([t.observation for t in _roll(make_environment('atari:Breakout', seed=seed), actions)])
+
+    np.testing.assert_array_equal(frames(1), frames(1))
+
+
+class TestOpenSpiel:
+
+  def test_specs_and_first_observation(self):
+    environment = make_environment('openspiel:tic_tac_toe')
+    spec = specs.make_environment_spec(environment)
+    _assert_32_bit(spec.observations)
+    assert spec.observations['board'].shape == (3, 3, 3)
+    assert spec.actions.num_values == 9
+    observation = environment.reset().observation
+    np.testing.assert_array_equal(observation['legal_actions'], np.ones(9, np.float32))
+    assert observation['to_play'] == 0
+    assert observation['board'].shape == (3, 3, 3)
+
+  @pytest.mark.parametrize('game', ['tic_tac_toe', 'connect_four', 'go(board_size=9)', 'chess'])
+  def test_legal_masks_match_pyspiel_in_random_play(self, game):
+    environment = make_environment(f'openspiel:{game}')
+    rng = np.random.default_rng(0)
+    timestep = environment.reset()
+    for _ in range(40):
+      state = environment.state
+      expected = np.zeros(environment.game.num_distinct_actions(), np.float32)
+      if not state.is_terminal():
+        expected[state.legal_actions()] = 1.0
+        assert timestep.observation['to_play'] == state.current_player()
+      np.testing.assert_array_equal(timestep.observation['legal_actions'], expected)
+      if timestep.last():
+        break
+      timestep = environment.step(rng.choice(state.legal_actions()))
+
+  @pytest.mark.parametrize('moves, winner', [
+      ([0, 3, 1, 4, 2], 0),        # x completes the top row.
+      ([0, 3, 1, 4, 8, 5], 1),     # o completes the middle row.
+  ])
+  def test_winner_gets_plus_one_and_loser_minus_one(self, moves, winner):
+    environment = make_environment('openspiel:tic_tac_toe')
+    timesteps = _roll(environment, moves)
+    assert len(timesteps) == len(moves) + 1
+    assert all(t.mid() and t.reward == 0.0 and t.discount == 1.0 for t in timesteps[1:-1])
+    last = timesteps[-1]
+    assert last.last() and last.discount == 0.0
+    assert last.reward == 1.0  # The reward belongs to the player who just moved: the winner.
+    expected_returns = np.array([-1.0, -1.0], np.float32)
+    expected_returns[winner] = 1.0
+    np.testing.assert_array_equal(environment.player_returns(), expected_returns)
+    assert last.observation['to_play'] == 1 - winner
+    np.testing.assert_array_equal(last.observation['legal_actions'], np.zeros(9, np.float32))
+
+  def test_draw_gives_zero(self):
+    environment = make_environment('openspiel:tic_tac_toe')
+    timesteps = _roll(environment, [0, 4, 8, 1, 7, 6, 2, 5, 3])
+    assert timesteps[-1].last() and timesteps[-1].reward == 0.0
+    np.testing.assert_array_equal(environment.player_returns(), [0.0, 0.0])
+
+  def test_illegal_action_raises_and_leaves_game_untouched(self):
+    environment = make_environment('openspiel:tic_tac_toe')
+    environment.reset()
+    environment.step(4)
+    before = str(environment.state)
+    with pytest.raises(ValueError, match=r'action 4 is illegal for player 1.*allowed: \[0, 1, 2, 3, 5, 6, 7, 8\]'):
+      environment.step(4)
+    assert str(environment.state) == before
+    assert environment.step(0).mid()
+
+  def test_board_is_the_openspiel_tensor_channels_last(self):
+    environment = make_environment('openspiel:tic_tac_toe')
+    environment.reset()
+    board = environment.step(4).observation['board']
+    expected = np.asarray(environment.state.observation_tensor(1), np.float32).reshape(3, 3, 3).transpose(1, 2, 0)
+    np.testing.assert_array_equal(board, expected)
+
+
+class TestBadInput:
+
+  @pytest.mark.parametrize('environment_id, exception, message', [
+      ('CartPole-v1', ValueError, r"'CartPole-v1' is not of the form prefix:name; allowed prefixes: gym, atari"),
+      ('mujoco:Ant', ValueError, r"unknown environment prefix 'mujoco'.*allowed: gym, atari, openspiel"),
+      ('gym:CartPole-v9', ValueError, r"unknown gymnasium id 'CartPole-v9'.*Discrete action space"),
+      ('gym:Pendulum-v1', ValueError, r'action space Box.*Pendulum-v1 is not supported; allowed: Discrete'),
+      ('atari:Pongg', ValueError, r"unknown Atari game 'Pongg'.*Did you mean Pong"),
+      ('openspiel:tic_tac_to', ValueError, r"unknown OpenSpiel game 'tic_tac_to'.*Did you mean tic_tac_toe"),
+      ('openspiel:kuhn_poker', ValueError, r"'kuhn_poker' has .*information IMPERFECT_INFORMATION.*allowed: two-player"),
+      ('openspiel:backgammon', ValueError, r"'backgammon' has chance mode EXPLICIT_STOCHASTIC"),
+      ('openspiel:goofspiel', ValueError, r"'goofspiel' has .*dynamics SIMULTANEOUS"),
+      ('openspiel:tic_tac_toe', None, None),
+  ])
+  def test_bad_ids_are_rejected_with_their_name(self, environment_id, exception, message):
+    if exception is None:
+      assert isinstance(make_environment(environment_id), dm_env.Environment)
+      return
+    with pytest.raises(exception, match=message):
+      make_environment(environment_id)
+
+  def test_game_with_more_players_is_rejected(self):
+    with pytest.raises(ValueError, match=r"'pig\(players=3\)' has 3 players"):
+      make_environment('openspiel:pig(players=3)')
+
+  @pytest.mark.parametrize('seed', [1.5, '0', True, [0]])
+  def test_seed_must_be_an_int(self, seed):
+    with pytest.raises(TypeError, match=r'seed .* is not allowed; it must be an int or None'):
+      make_environment('gym:CartPole-v1', seed=seed)
+
+  def test_numpy_int_seed_is_accepted(self):
+    make_environment('gym:CartPole-v1', seed=np.int64(3)).reset()
