@@ -1,0 +1,1 @@
+"""Launchpad programs of distributed MuZero and their entry points."""

@@ -1,0 +1,185 @@
+"""Runs distributed MuZero on this machine (or, with --launch_type=vertex_ai, on a cloud cluster).
+
+    python -m launch.local --env=gym:CartPole-v1 --num_actors=2 --max_learner_steps=5000
+    python -m launch.local --run_dir=runs/cartpole --resume      # continue a stopped run
+
+Flags are checked before any process starts. While the run goes on, one line of progress is
+refreshed here; every node's log is under RUN_DIR/logs, TensorBoard events under
+RUN_DIR/tensorboard, and RUN_DIR/status.json follows the run for scripts.
+"""
+
+import os
+import sys
+import time
+
+import launchpad as lp
+from absl import app
+from absl import flags
+
+from agents.muzero import config as config_lib
+from launch import monitor as monitor_lib
+from launch import nodes
+from launch import program as program_lib
+from launch import resources
+from launch import status as status_lib
+
+LAUNCH_TYPES = ('local_mp', 'local_mt', 'test_mt', 'vertex_ai')
+CONFIGS = ('auto', 'cartpole', 'atari', 'board_game')
+
+_ENV = flags.DEFINE_string('env', 'gym:CartPole-v1', 'Environment id (gym:..., atari:..., openspiel:...).')
+_CONFIG = flags.DEFINE_string('config', 'auto', f'Agent preset, one of {CONFIGS}; auto picks by --env.')
+_NUM_ACTORS = flags.DEFINE_integer('num_actors', os.cpu_count() or 1, 'Actor nodes (default: cores).')
+_ENVS_PER_ACTOR = flags.DEFINE_integer('envs_per_actor', None, 'Environments per actor (default: preset).')
+_NUM_SIMULATIONS = flags.DEFINE_integer('num_simulations', None, 'Search simulations per move (default: preset).')
+_MAX_LEARNER_STEPS = flags.DEFINE_integer('max_learner_steps', None, 'Stop after this many learner steps.')
+_MAX_ENV_STEPS = flags.DEFINE_integer('max_env_steps', None, 'Stop after this many environment steps.')
+_MAX_SECONDS = flags.DEFINE_float('max_seconds', None, 'Stop after this many seconds.')
+_TARGET_EVAL_RETURN = flags.DEFINE_float('target_eval_return', None, 'Stop once the greedy evaluation return reaches this.')
+_RUN_DIR = flags.DEFINE_string('run_dir', None, 'Run directory (default: runs/<env>-<time>).')
+_RESUME = flags.DEFINE_bool('resume', False, 'Continue the run in --run_dir from its checkpoints.')
+_LAUNCH_TYPE = flags.DEFINE_string('launch_type', 'local_mp', f'One of {LAUNCH_TYPES}.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of environments and search noise.')
+_EVAL_EPISODES = flags.DEFINE_integer('eval_episodes', 10, 'Greedy episodes per evaluation.')
+_EVAL_PERIOD_S = flags.DEFINE_float('eval_period_s', 20.0, 'Seconds between evaluations.')
+_CHECKPOINT_PERIOD_S = flags.DEFINE_float('checkpoint_period_s', 60.0, 'Seconds between checkpoints.')
+
+
+class FlagError(ValueError):
+  """A flag whose value cannot work; raised before anything is launched."""
+
+
+def make_config(preset: str, environment_id: str) -> config_lib.MuZeroConfig:
+  """The agent preset for --config (auto: board games by 'openspiel:', Atari by 'atari:')."""
+  if preset not in CONFIGS:
+    raise FlagError(f'--config={preset!r} is not allowed; allowed: {", ".join(CONFIGS)}.')
+  prefix, _, name = environment_id.partition(':')
+  if preset == 'auto':
+    preset = {'openspiel': 'board_game', 'atari': 'atari'}.get(prefix, 'cartpole')
+  if preset == 'board_game':
+    if prefix != 'openspiel':
+      raise FlagError(f'--config=board_game needs an openspiel:... --env, not {environment_id!r}.')
+    return config_lib.board_game(name)
+  if preset == 'atari':
+    return config_lib.MuZeroConfig()
+  return config_lib.cartpole()
+
+
+def _has_checkpoint(run_dir: str) -> bool:
+  return any(os.path.exists(os.path.join(run_dir, name))
+             for name in ('learner', 'replay', nodes.COUNTER_FILE))
+
+
+def settings_from_flags():
+  """(config, environment factory, RunSettings, launch type) from the flags, all checked."""
+  launch_type = _LAUNCH_TYPE.value
+  if launch_type not in LAUNCH_TYPES:
+    raise FlagError(f'--launch_type={launch_type!r} is not allowed; allowed: {", ".join(LAUNCH_TYPES)}.')
+  for flag in (_NUM_ACTORS, _ENVS_PER_ACTOR, _NUM_SIMULATIONS, _MAX_LEARNER_STEPS, _MAX_ENV_STEPS,
+               _EVAL_EPISODES):
+    if flag.value is not None and flag.value < 1:
+      raise FlagError(f'--{flag.name}={flag.value} is not allowed; it must be >= 1.')
+  for flag in (_MAX_SECONDS, _EVAL_PERIOD_S, _CHECKPOINT_PERIOD_S):
+    if flag.value is not None and flag.value <= 0:
+      raise FlagError(f'--{flag.name}={flag.value} is not allowed; it must be > 0.')
+  rule = monitor_lib.StoppingRule(_MAX_LEARNER_STEPS.value, _MAX_ENV_STEPS.value, _MAX_SECONDS.value,
+                                  _TARGET_EVAL_RETURN.value)
+  if launch_type != 'vertex_ai' and rule == monitor_lib.StoppingRule():
+    raise FlagError('no stopping rule: give --max_learner_steps, --max_env_steps, --max_seconds or '
+                    '--target_eval_return (or stop the run with Ctrl-C).')
+  factory = program_lib.EnvironmentFactory(_ENV.value)
+  try:
+    factory(_SEED.value).close()
+  except (ValueError, TypeError) as error:
+    raise FlagError(f'--env={_ENV.value!r}: {error}') from error
+  config = make_config(_CONFIG.value, _ENV.value)
+  overrides = {'envs_per_actor': _ENVS_PER_ACTOR.value, 'num_simulations': _NUM_SIMULATIONS.value}
+  config = config_lib.dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+  try:
+    config.validate()
+  except ValueError as error:
+    raise FlagError(str(error)) from error
+  run_dir = _RUN_DIR.value or os.path.join(
+      'runs', f'{_ENV.value.replace(":", "-").replace("/", "-")}-{time.strftime("%Y%m%d-%H%M%S")}')
+  if _RESUME.value and not _has_checkpoint(run_dir):
+    raise FlagError(f'--resume: --run_dir={run_dir!r} holds no checkpoint to resume from.')
+  if not _RESUME.value and _has_checkpoint(run_dir):
+    raise FlagError(f'--run_dir={run_dir!r} already holds a run; pass --resume to continue it or '
+                    'choose another directory.')
+  settings = program_lib.RunSettings(
+      run_dir=run_dir, num_actors=_NUM_ACTORS.value, resume=_RESUME.value, seed=_SEED.value,
+      stopping_rule=rule, eval_episodes=_EVAL_EPISODES.value, eval_period_s=_EVAL_PERIOD_S.value,
+      checkpoint_period_s=_CHECKPOINT_PERIOD_S.value)
+  return config, factory, settings, launch_type
+
+
+def follow(manager, status_path: str, interactive: bool) -> status_lib.Status:
+  """Shows the progress line until the program stops; returns the last status."""
+  last_line = ''
+  while not manager.wait_for_stop(2.0):
+    if not os.path.exists(status_path):
+      continue
+    status = status_lib.read_status(status_path)
+    line = status_lib.progress_line(status)
+    if interactive:
+      print('\r' + line.ljust(len(last_line)), end='', flush=True)
+    elif line != last_line:
+      print(line, flush=True)
+    last_line = line
+    if status.state != 'running':
+      break
+  manager.wait(raise_error=False)
+  if interactive:
+    print()
+  return status_lib.read_status(status_path)
+
+
+def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_lib.RunSettings,
+        launch_type: str, description: str) -> status_lib.Status:
+  """Launches the program, shows its progress until it stops, and returns its last status."""
+  run_dir = os.path.abspath(settings.run_dir)
+  program = program_lib.make_program(config, environment_factory, settings)
+  os.environ['LAUNCHPAD_LOGGING_DIR'] = os.path.join(run_dir, 'logs')
+  print(f'MuZero on {description}: {settings.num_actors} actors x {config.envs_per_actor} '
+        f'environments, {config.num_simulations} simulations, run_dir {run_dir} ({launch_type})',
+        flush=True)
+  manager = lp.launch(program, launch_type=launch_type,
+                      local_resources=resources.local_resources() if launch_type == 'local_mp' else None,
+                      terminal='output_to_files' if launch_type == 'local_mp' else None)
+  status = follow(manager, os.path.join(run_dir, monitor_lib.STATUS_FILE), sys.stdout.isatty())
+  print(f'run {status.state}: {status.reason}')
+  print(f'summary: {status.learner_steps:,} learner steps, {status.env_steps:,} env steps in '
+        f'{status.wall_s:.0f} s; last evaluation return {status.last_eval_return}; replay '
+        f'{status.replay_size:,} items; actor restarts {status.actor_restarts}; status in '
+        f'{os.path.join(run_dir, monitor_lib.STATUS_FILE)}', flush=True)
+  return status
+
+
+def exit_now(status: status_lib.Status) -> None:
+  """Exits with 0 (finished) or 1 (failed), skipping interpreter teardown.
+
+  Everything is saved by then; destroying a Reverb dataset iterator whose reader waits on a
+  stopped server blocks forever, and threaded launches host the learner in this process.
+  """
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(1 if status.state == 'failed' else 0)  # pylint: disable=protected-access
+
+
+def main(argv):
+  del argv
+  try:
+    config, factory, settings, launch_type = settings_from_flags()
+  except FlagError as error:
+    sys.exit(f'error: {error}')
+  if launch_type == 'vertex_ai':
+    code_directory = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    xm_resources = resources.vertex_ai_resources(
+        resources.vertex_ai_machines(), code_directory, os.path.join(code_directory, 'requirements.txt'))
+    lp.launch(program_lib.make_program(config, factory, settings), launch_type='vertex_ai',
+              xm_resources=xm_resources)
+    return
+  exit_now(run(config, factory, settings, launch_type, _ENV.value))
+
+
+if __name__ == '__main__':
+  app.run(main)

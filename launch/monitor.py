@@ -1,0 +1,137 @@
+"""The monitor node: follows the program, writes status.json, applies the stopping rule.
+
+It is the only node that decides to stop the program by itself: when a step or time budget is
+reached (or the evaluation return reaches its target) it asks the learner to finish and save,
+saves the counter, and stops the program; when the learner stops answering it records the
+failure and stops the program instead of letting actors wait on the rate limiter forever.
+"""
+
+import dataclasses
+import os
+import time
+from typing import List, Optional, Sequence
+
+import launchpad as lp
+import reverb
+from absl import logging
+
+from launch import status as status_lib
+
+STATUS_FILE = 'status.json'
+
+
+@dataclasses.dataclass(frozen=True)
+class StoppingRule:
+  """When a run ends by itself; None disables a criterion."""
+  max_learner_steps: Optional[int] = None
+  max_env_steps: Optional[int] = None
+  max_seconds: Optional[float] = None
+  target_eval_return: Optional[float] = None
+
+  def reason_to_stop(self, status: status_lib.Status) -> Optional[str]:
+    if self.max_learner_steps is not None and status.learner_steps >= self.max_learner_steps:
+      return f'reached max_learner_steps={self.max_learner_steps}'
+    if self.max_env_steps is not None and status.env_steps >= self.max_env_steps:
+      return f'reached max_env_steps={self.max_env_steps}'
+    if self.max_seconds is not None and status.wall_s >= self.max_seconds:
+      return f'reached max_seconds={self.max_seconds:g}'
+    if (self.target_eval_return is not None and status.last_eval_return is not None
+        and status.last_eval_return >= self.target_eval_return):
+      return f'evaluation return {status.last_eval_return:g} >= target {self.target_eval_return:g}'
+    return None
+
+
+class MonitorNode:
+  """Writes `status.json` every `period_s` seconds and ends the run; see the module docstring."""
+
+  def __init__(self, run_dir: str, table: str, stopping_rule: StoppingRule, replay: reverb.Client,
+               counter, variable_server, learner, evaluator, actors: Sequence, period_s: float = 2.0,
+               checkpoint_period_s: float = 60.0, learner_startup_timeout_s: float = 600.0):
+    self._path = os.path.join(run_dir, STATUS_FILE)
+    self._table = table
+    self._rule = stopping_rule
+    self._replay = replay
+    self._counter = counter
+    self._variable_server = variable_server
+    self._learner = learner
+    self._evaluator = evaluator
+    self._actors: List = list(actors)
+    self._period_s = period_s
+    self._checkpoint_period_s = checkpoint_period_s
+    self._learner_startup_timeout_s = learner_startup_timeout_s
+
+  def _learner_steps(self, status: status_lib.Status) -> Optional[int]:
+    """The learner's step, or None when it does not answer."""
+    try:
+      if status.resumed_from_step is None and not self._learner_seen:
+        status.resumed_from_step = self._learner.resumed_from_step()
+      steps = self._learner.learner_steps()
+      self._learner_seen = True
+      return steps
+    except Exception as error:  # pylint: disable=broad-except
+      logging.warning('monitor: the learner did not answer: %r', error)
+      return None
+
+  def _refresh(self, status: status_lib.Status, started: float, previous: status_lib.Status):
+    now = time.time()
+    status.wall_s = now - started
+    counts = self._counter.get_counts()
+    status.env_steps = int(counts.get('actor_steps', 0))
+    status.replay_size = int(self._replay.server_info(timeout=10)[self._table].current_size)
+    status.weights_version = int(self._variable_server.version())
+    evaluation = self._evaluator.last_evaluation() if self._evaluator is not None else None
+    if evaluation is not None:
+      status.last_eval_return = float(evaluation[1])
+    versions, restarts = [], 0
+    for actor in self._actors:
+      try:
+        versions.append(actor.weights_version())
+        restarts += actor.restarts()
+      except Exception:  # pylint: disable=broad-except
+        pass  # An actor restarting or not up yet; the others still count.
+    status.actor_restarts = restarts
+    status.weight_staleness = status.learner_steps - min(versions) if versions else None
+    elapsed = max(status.wall_s - previous.wall_s, 1e-9)
+    status.env_steps_per_s = (status.env_steps - previous.env_steps) / elapsed
+    status.learner_steps_per_s = (status.learner_steps - previous.learner_steps) / elapsed
+
+  def _end(self, status: status_lib.Status, state: str, reason: str, finish_learner: bool):
+    if finish_learner:
+      status.learner_steps = int(self._learner.finish())
+    self._counter.save_to_disk()
+    status.state, status.reason = state, reason
+    status_lib.write_status(self._path, status)
+    logging.info('monitor: run %s: %s', state, reason)
+
+  def run(self):
+    started = time.time()
+    status = status_lib.Status()
+    self._learner_seen = False
+    previous = dataclasses.replace(status)
+    last_checkpoint = started
+    status_lib.write_status(self._path, status)
+    while not lp.wait_for_stop(self._period_s):
+      steps = self._learner_steps(status)
+      if steps is None:
+        waited = time.time() - started
+        if self._learner_seen or waited > self._learner_startup_timeout_s:
+          self._end(status, 'failed', 'the learner stopped answering (its process died or hangs); '
+                    f'see its log under {os.path.dirname(self._path)}/logs', finish_learner=False)
+          lp.stop()
+          return
+        continue
+      status.learner_steps = steps
+      self._refresh(status, started, previous)
+      previous = dataclasses.replace(status)
+      status_lib.write_status(self._path, status)
+      if time.time() - last_checkpoint > self._checkpoint_period_s:
+        self._counter.save_to_disk()
+        self._replay.checkpoint()
+        last_checkpoint = time.time()
+      reason = self._rule.reason_to_stop(status)
+      if reason is not None:
+        self._end(status, 'finished', reason, finish_learner=True)
+        lp.stop()
+        return
+    self._end(status, 'finished', 'stopped by a signal (Ctrl-C or SIGTERM); checkpoints saved',
+              finish_learner=False)

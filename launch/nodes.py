@@ -1,0 +1,328 @@
+"""The workers of the distributed program, one class per node kind (see `launch.program`).
+
+Each is built inside its own node (process or thread) from picklable arguments: the agent
+config, the environment spec, an environment factory and handles of the other nodes.
+"""
+
+import json
+import os
+import threading
+import time
+from typing import Callable, List, Optional, Tuple
+
+import dm_env
+import launchpad as lp
+import numpy as np
+import reverb
+import tensorflow as tf
+from absl import logging
+from acme import specs
+from acme.utils import counting
+
+from agents.muzero import actor as actor_lib
+from agents.muzero import builder as builder_lib
+from agents.muzero import config as config_lib
+from agents.muzero import learning
+from agents.muzero import loggers as loggers_lib
+
+EnvironmentFactory = Callable[[int], dm_env.Environment]
+PUBLISHED_GROUPS = ('network', learning.LEARNER_STEPS)
+COUNTER_FILE = 'counter.json'
+REPLAY_RESTORED_FILE = 'replay_restored.json'
+REPLAY_CHECKPOINT_FILE = 'replay_checkpoint.json'
+
+
+def limit_threads(num_threads: int) -> None:
+  """Caps TensorFlow's thread pools of this process; a no-op once TensorFlow has started."""
+  try:
+    tf.config.threading.set_intra_op_parallelism_threads(num_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(num_threads)
+  except RuntimeError:
+    pass  # Threaded launches share one TensorFlow runtime, already started.
+
+
+def exit_if_own_process() -> None:
+  """Ends this node's process at once when the node has one of its own (local_mp, vertex_ai).
+
+  Called when a node's work is done and saved. Interpreter teardown would destroy Reverb
+  readers and writers still waiting on a rate limiter or a stopped server, which blocks forever,
+  and Launchpad then kills the whole program, launcher included. Threaded launches share one
+  process, which the launcher ends the same way once everything is saved.
+  """
+  if lp.context.get_context().launch_type in (lp.LaunchType.LOCAL_MULTI_PROCESSING,
+                                               lp.LaunchType.TEST_MULTI_PROCESSING,
+                                               lp.LaunchType.VERTEX_AI):
+    logging.flush()
+    os._exit(0)  # pylint: disable=protected-access
+
+
+def _write_json(path: str, payload: dict) -> None:
+  temporary = f'{path}.tmp'
+  with open(temporary, 'w') as file:
+    json.dump(payload, file)
+  os.replace(temporary, path)
+
+
+class ReplayNode(lp.ReverbNode):
+  """A Reverb node that restores from and checkpoints to the run directory.
+
+  At start it records the restored table size (`replay_restored.json`); at stop it checkpoints
+  and records the checkpointed size (`replay_checkpoint.json`), so a resumed run can show it
+  lost nothing. Then, before shutting the server down, it samples for up to `drain_s` seconds:
+  once the learner has stopped sampling, actors wait on the `SampleToInsertRatio` limiter inside
+  their inserts, and Reverb's shutdown waits for those inserts; the samples let them finish and
+  see the stop.
+  """
+
+  def __init__(self, tables_fn, run_dir: str, table: str, drain_s: float = 5.0):
+    super().__init__(tables_fn)
+    self._run_dir = run_dir
+    self._table = table
+    self._drain_s = drain_s
+
+  def run(self):
+    self._server = reverb.Server(
+        tables=self._priority_tables_fn(),
+        port=lp.get_port_from_address(self._address.resolve()),
+        checkpointer=reverb.checkpointers.DefaultCheckpointer(os.path.join(self._run_dir, 'replay')))
+    client = self._server.localhost_client()
+    _write_json(os.path.join(self._run_dir, REPLAY_RESTORED_FILE),
+                {'size': int(client.server_info()[self._table].current_size)})
+    lp.wait_for_stop()
+    size = int(client.server_info()[self._table].current_size)
+    path = client.checkpoint()
+    _write_json(os.path.join(self._run_dir, REPLAY_CHECKPOINT_FILE), {'size': size, 'path': path})
+    logging.info('replay: checkpointed %d items to %s', size, path)
+    self._drain(client.server_address)
+    # No `self._server.stop()`: it waits for every open stream, the learner's prefetching readers
+    # included, which wait on the rate limiter forever.
+    exit_if_own_process()
+
+  def _drain(self, address: str):
+    deadline = time.time() + self._drain_s
+    while time.time() < deadline:
+      dataset = reverb.TrajectoryDataset.from_table_signature(
+          address, self._table, max_in_flight_samples_per_worker=1, rate_limiter_timeout_ms=100)
+      try:
+        for _ in dataset:
+          if time.time() >= deadline:
+            return
+      except tf.errors.OpError:
+        pass  # Empty or rate limited: try again until the deadline.
+
+
+class CounterNode(counting.Counter):
+  """Acme's counter, saved to and restored from `counter.json` in the run directory."""
+
+  def __init__(self, run_dir: str):
+    super().__init__()
+    self._path = os.path.join(run_dir, COUNTER_FILE)
+    if os.path.exists(self._path):
+      with open(self._path) as file:
+        self.restore(json.load(file))
+
+  def save_to_disk(self) -> None:
+    _write_json(self._path, self.save())
+
+  def run(self):
+    lp.wait_for_stop()
+    self.save_to_disk()
+
+
+class LearnerNode:
+  """Steps the learner, publishes weights every `publish_period` steps, checkpoints itself.
+
+  `finish()` asks it to stop after the current step and save; the program's monitor calls it
+  before stopping the program so that the last checkpoint matches the counter's. A stop signal
+  ends it the same way, after its current step.
+  """
+
+  def __init__(self, config: config_lib.MuZeroConfig, environment_spec: specs.EnvironmentSpec,
+               replay: reverb.Client, variable_server, counter, run_dir: str, resume: bool,
+               publish_period: int, checkpoint_period_s: float):
+    builder = builder_lib.MuZeroBuilder(config, environment_spec)
+    self._learner = builder.make_learner(
+        builder.make_network(), builder.make_dataset_iterator(replay.server_address),
+        replay_client=replay, counter=counter,
+        logger=loggers_lib.make_logger('learner', run_dir, steps_key=learning.LEARNER_STEPS,
+                                       time_delta=10.0),
+        checkpoint_directory=os.path.join(run_dir, 'learner'))
+    self._resumed_from_step = None
+    if resume and self._learner.restore_checkpoint():
+      self._resumed_from_step = self._learner.learner_steps
+    self._variable_server = variable_server
+    self._publish_period = publish_period
+    self._checkpoint_period_s = checkpoint_period_s
+    self._finish = threading.Event()
+    self._finished = threading.Event()
+
+  def _publish(self):
+    groups = self._learner.get_variables(PUBLISHED_GROUPS)
+    self._variable_server.publish(self._learner.learner_steps, dict(zip(PUBLISHED_GROUPS, groups)))
+
+  def run(self):
+    self._publish()
+    last_checkpoint = time.time()
+    try:
+      while not self._finish.is_set() and not lp.wait_for_stop(0):
+        self._learner.step()
+        if self._learner.learner_steps % self._publish_period == 0:
+          self._publish()
+        if time.time() - last_checkpoint > self._checkpoint_period_s:
+          self._learner.save_checkpoint()
+          last_checkpoint = time.time()
+    finally:
+      self._learner.save_checkpoint()
+      self._finished.set()
+    # Let the monitor's `finish` call return before the process goes.
+    lp.wait_for_stop(5.0)
+    exit_if_own_process()
+
+  def finish(self, timeout_s: float = 120.0) -> int:
+    """Stops stepping, saves a checkpoint; returns the final learner step."""
+    self._finish.set()
+    if not self._finished.wait(timeout_s):
+      raise TimeoutError(f'the learner did not finish its step within {timeout_s} s.')
+    return self._learner.learner_steps
+
+  def learner_steps(self) -> int:
+    return self._learner.learner_steps
+
+  def resumed_from_step(self) -> Optional[int]:
+    return self._resumed_from_step
+
+
+class EnvironmentFault(RuntimeError):
+  """An environment raised; its actor restarts its environments instead of dying."""
+
+
+class _FaultTaggingEnvironment(dm_env.Environment):
+  """Re-raises whatever the wrapped environment raises as `EnvironmentFault`.
+
+  So that an actor restarts on environment failures only: an error of the agent's own code is a
+  bug that must stop the node, not be retried forever.
+  """
+
+  def __init__(self, environment: dm_env.Environment):
+    self._environment = environment
+
+  def reset(self) -> dm_env.TimeStep:
+    try:
+      return self._environment.reset()
+    except Exception as error:  # pylint: disable=broad-except
+      raise EnvironmentFault(f'environment reset raised {error!r}') from error
+
+  def step(self, action) -> dm_env.TimeStep:
+    try:
+      return self._environment.step(action)
+    except Exception as error:  # pylint: disable=broad-except
+      raise EnvironmentFault(f'environment step raised {error!r}') from error
+
+  def observation_spec(self):
+    return self._environment.observation_spec()
+
+  def action_spec(self):
+    return self._environment.action_spec()
+
+  def reward_spec(self):
+    return self._environment.reward_spec()
+
+  def discount_spec(self):
+    return self._environment.discount_spec()
+
+  def close(self):
+    self._environment.close()
+
+
+class ActorNode:
+  """B environments stepped in lock-step by one batched-search actor, writing to the replay.
+
+  If an environment raises (`EnvironmentFault`), the actor's environments, adders and loop are made anew and acting
+  goes on: the partial episodes in flight are dropped (their items not yet written are lost;
+  items already written hold complete steps and stay), and the restart is counted.
+  """
+
+  def __init__(self, actor_id: int, config: config_lib.MuZeroConfig,
+               environment_spec: specs.EnvironmentSpec, environment_factory: EnvironmentFactory,
+               replay: reverb.Client, variable_server, counter, run_dir: str, seed: int,
+               num_threads: int = 1):
+    limit_threads(num_threads)
+    self._actor_id = actor_id
+    self._builder = builder_lib.MuZeroBuilder(config, environment_spec)
+    self._network = self._builder.make_network()
+    self._environment_factory = environment_factory
+    self._replay = replay
+    self._variable_server = variable_server
+    self._counter = counting.Counter(counter, 'actor')
+    self._logger = loggers_lib.make_logger(f'actor_{actor_id}', run_dir, time_delta=30.0, print_fn=None)
+    self._seed = seed
+    self._restarts = 0
+    self._loop = self._make_loop()
+
+  def _make_loop(self) -> actor_lib.BatchedEnvironmentLoop:
+    count = self._builder.config.envs_per_actor
+    base_seed = self._seed + 10_000 * self._restarts
+    environments = [_FaultTaggingEnvironment(self._environment_factory(base_seed + index))
+                    for index in range(count)]
+    adders = [self._builder.make_adder(self._replay) for _ in range(count)]
+    self._actor = self._builder.make_actor(self._network, adders, variable_source=self._variable_server,
+                                           num_environments=count, seed=base_seed)
+    return actor_lib.BatchedEnvironmentLoop(environments, self._actor, counter=self._counter,
+                                            logger=self._logger)
+
+  def run(self):
+    while not lp.wait_for_stop(0):
+      try:
+        self._loop.run(max_seconds=1.0)
+      except Exception as error:  # pylint: disable=broad-except
+        if lp.wait_for_stop(0):
+          break  # The program is stopping: the replay server went away under the writers.
+        if not isinstance(error, EnvironmentFault):
+          raise
+        self._restarts += 1
+        logging.exception('actor %d: %r; restarting its environments (restart %d, partial episodes '
+                          'dropped).', self._actor_id, error, self._restarts)
+        self._loop = self._make_loop()
+    exit_if_own_process()
+
+  def weights_version(self) -> int:
+    return self._actor.learner_steps
+
+  def restarts(self) -> int:
+    return self._restarts
+
+
+class EvaluatorNode:
+  """Plays greedy episodes (no noise, no adder) with the latest weights, every `period_s` seconds."""
+
+  def __init__(self, config: config_lib.MuZeroConfig, environment_spec: specs.EnvironmentSpec,
+               environment_factory: EnvironmentFactory, variable_server, run_dir: str, seed: int,
+               num_episodes: int, period_s: float, num_threads: int = 1):
+    limit_threads(num_threads)
+    builder = builder_lib.MuZeroBuilder(config, environment_spec)
+    environments = [environment_factory(seed + index) for index in range(num_episodes)]
+    self._actor = builder.make_actor(builder.make_network(), None, variable_source=variable_server,
+                                     num_environments=num_episodes, greedy=True, seed=seed)
+    self._loop = actor_lib.BatchedEnvironmentLoop(
+        environments, self._actor, logger=loggers_lib.make_logger('evaluator_episodes', run_dir, print_fn=None),
+        should_update=False)
+    self._logger = loggers_lib.make_logger('evaluator', run_dir, steps_key=learning.LEARNER_STEPS,
+                                           time_delta=0.0, print_fn=None)
+    self._num_episodes = num_episodes
+    self._period_s = period_s
+    self._last: Optional[Tuple[int, float]] = None
+
+  def run(self):
+    while True:
+      self._actor.update(wait=True)
+      learner_steps = self._actor.learner_steps
+      results = self._loop.run(num_episodes=self._num_episodes)
+      mean_return = float(np.mean([result['episode_return'] for result in results]))
+      self._last = (learner_steps, mean_return)
+      self._logger.write({learning.LEARNER_STEPS: learner_steps, 'evaluation_return': mean_return})
+      if lp.wait_for_stop(self._period_s):
+        return
+
+  def last_evaluation(self) -> Optional[Tuple[int, float]]:
+    """(learner step of the weights, mean greedy return) of the latest evaluation, or None."""
+    return self._last

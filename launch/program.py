@@ -1,0 +1,112 @@
+"""The distributed MuZero program: every node group and its arguments, in one place.
+
+    replay (Reverb) <- actors x N (B environments each) ; learner -> variable_server -> actors
+    counter <- actors, learner ; evaluator <- variable_server ; monitor <- everything
+
+The nodes are built from the same `MuZeroBuilder` as the single-process agent; only the replay
+table's rate limiter differs (`SampleToInsertRatio` here, so that actors and learner keep the
+configured ratio of sampled to inserted sequences).
+"""
+
+import dataclasses
+import datetime
+import functools
+import os
+from typing import Optional
+
+import dm_env
+import launchpad as lp
+from acme import specs
+
+from agents.muzero import builder as builder_lib
+from agents.muzero import config as config_lib
+from environments import make_environment
+from launch import monitor as monitor_lib
+from launch import nodes
+from launch import variable_server as variable_server_lib
+
+# Seconds the monitor waits on one call to the learner before calling it unresponsive.
+LEARNER_CALL_TIMEOUT_S = 300
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvironmentFactory:
+  """A picklable `seed -> dm_env.Environment` for an environment id."""
+  environment_id: str
+
+  def __call__(self, seed: int) -> dm_env.Environment:
+    return make_environment(self.environment_id, seed=seed)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+  """How many of each node, where the run lives and when it stops.
+
+  Attributes:
+    run_dir: holds checkpoints (learner, counter, replay), logs, TensorBoard events, status.json.
+    num_actors: N actor nodes.
+    resume: restore learner, counter and replay from `run_dir` instead of starting afresh.
+    seed: actor i seeds its environments and search from seed + 1000 (i + 1).
+    stopping_rule: when the monitor ends the run.
+    publish_period: learner steps between two weight publications to the variable server.
+    checkpoint_period_s: seconds between periodic checkpoints (learner, counter, replay).
+    status_period_s: seconds between two rewrites of status.json.
+    eval_episodes: greedy episodes per evaluation (played in parallel, one environment each).
+    eval_period_s: seconds between two evaluations.
+    actor_threads: TensorFlow threads of each actor and of the evaluator.
+  """
+  run_dir: str
+  num_actors: int = 2
+  resume: bool = False
+  seed: int = 0
+  stopping_rule: monitor_lib.StoppingRule = monitor_lib.StoppingRule()
+  publish_period: int = 10
+  checkpoint_period_s: float = 60.0
+  status_period_s: float = 2.0
+  eval_episodes: int = 10
+  eval_period_s: float = 20.0
+  actor_threads: int = 1
+
+
+def make_program(config: config_lib.MuZeroConfig, environment_factory, settings: RunSettings,
+                 environment_spec: Optional[specs.EnvironmentSpec] = None) -> lp.Program:
+  """Builds the Launchpad program; `environment_factory(seed)` must be picklable."""
+  config = config.validate()
+  environment_spec = environment_spec or specs.make_environment_spec(environment_factory(settings.seed))
+  builder = builder_lib.MuZeroBuilder(config, environment_spec)
+  run_dir = os.path.abspath(settings.run_dir)
+  os.makedirs(run_dir, exist_ok=True)
+  program = lp.Program(name='muzero')
+
+  with program.group('replay'):
+    replay = program.add_node(nodes.ReplayNode(
+        functools.partial(builder.make_replay_tables, single_process=False), run_dir, builder.table))
+  with program.group('counter'):
+    counter = program.add_node(lp.CourierNode(nodes.CounterNode, run_dir))
+  with program.group('variable_server'):
+    variable_server = program.add_node(lp.CourierNode(variable_server_lib.VariableServer))
+  with program.group('learner'):
+    learner_node = lp.CourierNode(
+        nodes.LearnerNode, config, environment_spec, replay, variable_server, counter, run_dir,
+        settings.resume, settings.publish_period, settings.checkpoint_period_s)
+    program.add_node(learner_node)
+  with program.group('actor'):
+    actors = [program.add_node(lp.CourierNode(
+        nodes.ActorNode, actor_id, config, environment_spec, environment_factory, replay,
+        variable_server, counter, run_dir, settings.seed + 1000 * (actor_id + 1),
+        settings.actor_threads)) for actor_id in range(settings.num_actors)]
+  with program.group('evaluator'):
+    evaluator = program.add_node(lp.CourierNode(
+        nodes.EvaluatorNode, config, environment_spec, environment_factory, variable_server,
+        run_dir, settings.seed, settings.eval_episodes, settings.eval_period_s,
+        settings.actor_threads))
+  # The monitor must notice a dead learner instead of waiting for it to come back.
+  learner_for_monitor = learner_node.create_handle()
+  learner_for_monitor.set_client_kwargs(
+      call_timeout=datetime.timedelta(seconds=LEARNER_CALL_TIMEOUT_S), wait_for_ready=False)
+  with program.group('monitor'):
+    program.add_node(lp.CourierNode(
+        monitor_lib.MonitorNode, run_dir, builder.table, settings.stopping_rule, replay, counter,
+        variable_server, learner_for_monitor, evaluator, actors, settings.status_period_s,
+        settings.checkpoint_period_s))
+  return program
