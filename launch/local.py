@@ -133,12 +133,23 @@ def follow(manager, status_path: str, interactive: bool) -> status_lib.Status:
   return status_lib.read_status(status_path)
 
 
+def _send_process_logs_to(directory: str) -> None:
+  """local_mp writes each process's output under `directory` (`<group>/<index>`).
+
+  Launchpad 0.5 reads LAUNCHPAD_LOGGING_DIR once, when it is imported, into a module global; this
+  sets both so that the logs land in the run directory whatever was imported first.
+  """
+  from launchpad.launch.run_locally import launch_local_output_to_files  # pylint: disable=g-import-not-at-top
+  os.environ['LAUNCHPAD_LOGGING_DIR'] = directory
+  launch_local_output_to_files._LOGGING_DIR = directory  # pylint: disable=protected-access
+
+
 def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_lib.RunSettings,
         launch_type: str, description: str) -> status_lib.Status:
   """Launches the program, shows its progress until it stops, and returns its last status."""
   run_dir = os.path.abspath(settings.run_dir)
   program = program_lib.make_program(config, environment_factory, settings)
-  os.environ['LAUNCHPAD_LOGGING_DIR'] = os.path.join(run_dir, 'logs')
+  _send_process_logs_to(os.path.join(run_dir, 'logs', 'processes'))
   print(f'MuZero on {description}: {settings.num_actors} actors x {config.envs_per_actor} '
         f'environments, {config.num_simulations} simulations, run_dir {run_dir} ({launch_type})',
         flush=True)

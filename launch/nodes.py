@@ -74,7 +74,7 @@ class ReplayNode(lp.ReverbNode):
   see the stop.
   """
 
-  def __init__(self, tables_fn, run_dir: str, table: str, drain_s: float = 5.0):
+  def __init__(self, tables_fn, run_dir: str, table: str, drain_s: float = 3.0):
     super().__init__(tables_fn)
     self._run_dir = run_dir
     self._table = table
@@ -273,7 +273,8 @@ class ActorNode:
   def run(self):
     while not lp.wait_for_stop(0):
       try:
-        self._loop.run(max_seconds=1.0)
+        # One lock-step at a time, so that a stop is seen right after an insert unblocks.
+        self._loop.run(num_steps=self._builder.config.envs_per_actor)
       except Exception as error:  # pylint: disable=broad-except
         if lp.wait_for_stop(0):
           break  # The program is stopping: the replay server went away under the writers.

@@ -16,8 +16,9 @@ CPU_ONLY_GROUPS = ('replay', 'counter', 'variable_server', 'actor', 'evaluator',
 
 def local_resources() -> Dict[str, object]:
   """Launchpad `local_resources` for local_mp: hide accelerators from every group but the learner."""
-  import launchpad as lp  # pylint: disable=g-import-not-at-top
-  return {group: lp.PythonProcess(env={'CUDA_VISIBLE_DEVICES': ''}) for group in CPU_ONLY_GROUPS}
+  from launchpad.nodes.python import local_multi_processing  # pylint: disable=g-import-not-at-top
+  return {group: local_multi_processing.PythonProcess(env={'CUDA_VISIBLE_DEVICES': ''})
+          for group in CPU_ONLY_GROUPS}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,66 @@
+"""`python -m tests.launch.faulty_run FLAGS`: launch.local, with actor 0's environments raising.
+
+The first environments of actor 0 raise after `--raise_after_steps` steps; the environments it
+makes when it restarts (other seeds) behave. Everything else is `launch.local` with its flags.
+"""
+
+import dataclasses
+
+import dm_env
+from absl import app
+from absl import flags
+
+from environments import make_environment
+from launch import local
+
+_RAISE_AFTER_STEPS = flags.DEFINE_integer('raise_after_steps', 30, 'Steps before the faulty environments raise.')
+
+
+class RaisingEnvironment(dm_env.Environment):
+  """Behaves like `environment` for `raise_after_steps` steps, then raises on every step."""
+
+  def __init__(self, environment: dm_env.Environment, raise_after_steps: int):
+    self._environment = environment
+    self._steps_left = raise_after_steps
+
+  def reset(self):
+    return self._environment.reset()
+
+  def step(self, action):
+    self._steps_left -= 1
+    if self._steps_left < 0:
+      raise RuntimeError('injected environment failure')
+    return self._environment.step(action)
+
+  def observation_spec(self):
+    return self._environment.observation_spec()
+
+  def action_spec(self):
+    return self._environment.action_spec()
+
+
+@dataclasses.dataclass(frozen=True)
+class FaultyFactory:
+  """Environments whose seed is in `faulty_seeds` raise after `raise_after_steps` steps."""
+  environment_id: str
+  faulty_seeds: frozenset
+  raise_after_steps: int
+
+  def __call__(self, seed: int) -> dm_env.Environment:
+    environment = make_environment(self.environment_id, seed=seed)
+    if seed in self.faulty_seeds:
+      return RaisingEnvironment(environment, self.raise_after_steps)
+    return environment
+
+
+def main(argv):
+  del argv
+  config, factory, settings, launch_type = local.settings_from_flags()
+  # Actor 0's first environments get seeds seed + 1000 + index (launch.program).
+  first_actor_seeds = frozenset(settings.seed + 1000 + index for index in range(config.envs_per_actor))
+  faulty = FaultyFactory(factory.environment_id, first_actor_seeds, _RAISE_AFTER_STEPS.value)
+  local.exit_now(local.run(config, faulty, settings, launch_type, f'{factory.environment_id} (faulty actor 0)'))
+
+
+if __name__ == '__main__':
+  app.run(main)

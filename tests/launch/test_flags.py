@@ -1,0 +1,65 @@
+"""Bad flags fail before anything is launched, each with a message naming the flag and value."""
+
+import os
+
+import pytest
+from absl import flags
+from absl.testing import flagsaver
+
+from launch import local
+
+FLAGS = flags.FLAGS
+
+
+@pytest.fixture(autouse=True)
+def parsed_flags():
+  if not FLAGS.is_parsed():
+    FLAGS.mark_as_parsed()
+
+
+@pytest.mark.parametrize('overrides, message', [
+    ({'num_actors': 0}, r'--num_actors=0 is not allowed; it must be >= 1'),
+    ({'envs_per_actor': -2}, r'--envs_per_actor=-2 is not allowed; it must be >= 1'),
+    ({'num_simulations': 0}, r'--num_simulations=0 is not allowed'),
+    ({'max_learner_steps': 0}, r'--max_learner_steps=0 is not allowed'),
+    ({'max_seconds': -1.0}, r'--max_seconds=-1.0 is not allowed; it must be > 0'),
+    ({'launch_type': 'cloud'}, r"--launch_type='cloud' is not allowed; allowed: local_mp, local_mt, test_mt, vertex_ai"),
+    ({'config': 'huge'}, r"--config='huge' is not allowed; allowed: auto, cartpole, atari, board_game"),
+    ({'config': 'board_game'}, r"--config=board_game needs an openspiel:... --env"),
+    ({'env': 'gym:Pendulum-v1'}, r"--env='gym:Pendulum-v1': action space Box"),
+    ({'env': 'chess'}, r"--env='chess': environment id 'chess' is not of the form prefix:name"),
+    ({'max_learner_steps': None}, r'no stopping rule'),
+])
+def test_bad_flag_is_rejected(tmp_path, overrides, message):
+  values = dict(run_dir=str(tmp_path / 'run'), max_learner_steps=10)
+  values.update(overrides)
+  with flagsaver.flagsaver(**values):
+    with pytest.raises(local.FlagError, match=message):
+      local.settings_from_flags()
+
+
+def test_resume_needs_a_checkpoint_and_a_fresh_run_needs_an_empty_directory(tmp_path):
+  run_dir = tmp_path / 'run'
+  with flagsaver.flagsaver(run_dir=str(run_dir), max_learner_steps=10, resume=True):
+    with pytest.raises(local.FlagError, match=r'--resume: --run_dir=.* holds no checkpoint'):
+      local.settings_from_flags()
+  os.makedirs(run_dir / 'learner')
+  with flagsaver.flagsaver(run_dir=str(run_dir), max_learner_steps=10):
+    with pytest.raises(local.FlagError, match=r'already holds a run; pass --resume'):
+      local.settings_from_flags()
+
+
+def test_good_flags_give_the_settings(tmp_path):
+  with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), num_actors=3, envs_per_actor=5,
+                           num_simulations=7, max_env_steps=1000, seed=4):
+    config, factory, settings, launch_type = local.settings_from_flags()
+  assert (config.envs_per_actor, config.num_simulations) == (5, 7)
+  assert settings.num_actors == 3 and settings.seed == 4 and not settings.resume
+  assert settings.stopping_rule.max_env_steps == 1000
+  assert factory.environment_id == 'gym:CartPole-v1' and launch_type == 'local_mp'
+
+
+def test_config_presets_follow_the_environment():
+  assert local.make_config('auto', 'openspiel:tic_tac_toe').two_player
+  assert local.make_config('auto', 'atari:Pong').network.value_support_size == 601
+  assert local.make_config('auto', 'gym:CartPole-v1').network.value_support_size == 41

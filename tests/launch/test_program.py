@@ -1,0 +1,77 @@
+"""The whole distributed program on CartPole: it learns, publishes, evaluates, stops, resumes.
+
+Each test runs `python -m launch.local` (or the faulty variant) in a subprocess: Launchpad stops
+a program by signalling its launcher, which must not be the pytest process.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from launch import status as status_lib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SMALL_RUN = ['--env=gym:CartPole-v1', '--num_actors=1', '--envs_per_actor=4', '--num_simulations=8',
+             '--eval_episodes=2', '--eval_period_s=5', '--lp_termination_notice_secs=20']
+
+
+def _launch(run_dir, *flags, module='launch.local', timeout=400):
+  completed = subprocess.run(
+      [sys.executable, '-m', module, f'--run_dir={run_dir}', *SMALL_RUN, *flags],
+      cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES=''))
+  assert completed.returncode == 0, f'exit {completed.returncode}\n{completed.stdout[-3000:]}\n{completed.stderr[-5000:]}'
+  return status_lib.read_status(os.path.join(run_dir, 'status.json')), completed.stdout
+
+
+def _json(path):
+  with open(path) as file:
+    return json.load(file)
+
+
+def test_runs_stops_by_itself_then_resumes_without_loss(tmp_path):
+  run_dir = str(tmp_path / 'run')
+  first, stdout = _launch(run_dir, '--launch_type=test_mt', '--max_learner_steps=20')
+  assert first.state == 'finished' and 'max_learner_steps=20' in first.reason
+  assert first.learner_steps >= 20
+  assert first.env_steps > 0 and first.replay_size > 0
+  assert first.weights_version >= 10  # Newer than the first publication (version 0).
+  assert first.last_eval_return is not None and first.last_eval_return > 0
+  assert first.resumed_from_step is None
+  assert 'summary:' in stdout and 'learner steps' in stdout
+  checkpointed = _json(os.path.join(run_dir, 'replay_checkpoint.json'))['size']
+  counts_before = _json(os.path.join(run_dir, 'counter.json'))
+  assert checkpointed > 0
+
+  second, _ = _launch(run_dir, '--launch_type=test_mt', '--max_learner_steps=40', '--resume')
+  assert second.resumed_from_step == first.learner_steps
+  assert second.learner_steps >= 40
+  assert _json(os.path.join(run_dir, 'replay_restored.json'))['size'] == checkpointed
+  counts_after = _json(os.path.join(run_dir, 'counter.json'))
+  before = counts_before['cache'].get('actor_steps', 0) + counts_before['counts'].get('actor_steps', 0)
+  after = counts_after['cache'].get('actor_steps', 0) + counts_after['counts'].get('actor_steps', 0)
+  assert after > before > 0
+  assert second.env_steps > first.env_steps
+
+
+def test_actor_whose_environment_raises_is_restarted(tmp_path):
+  status, _ = _launch(str(tmp_path / 'run'), '--launch_type=test_mt', '--max_learner_steps=15',
+                      '--raise_after_steps=20', module='tests.launch.faulty_run')
+  assert status.state == 'finished' and status.learner_steps >= 15
+  assert status.actor_restarts >= 1
+
+
+def test_local_multiprocessing_run(tmp_path):
+  run_dir = str(tmp_path / 'run')
+  status, _ = _launch(run_dir, '--launch_type=local_mp', '--max_learner_steps=10')
+  assert status.state == 'finished' and status.learner_steps >= 10
+  assert status.env_steps > 0 and status.replay_size > 0
+  process_logs = os.path.join(run_dir, 'logs', 'processes')
+  for group in ('learner', 'actor', 'replay', 'evaluator', 'monitor', 'counter', 'variable_server'):
+    assert os.listdir(os.path.join(process_logs, group)), group
+  with open(os.path.join(process_logs, 'monitor', os.listdir(os.path.join(process_logs, 'monitor'))[0])) as log:
+    assert 'run finished: reached max_learner_steps=10' in log.read()
+  assert os.path.isdir(os.path.join(run_dir, 'tensorboard', 'learner'))
