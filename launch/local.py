@@ -156,6 +156,10 @@ def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_
   manager = lp.launch(program, launch_type=launch_type,
                       local_resources=resources.local_resources() if launch_type == 'local_mp' else None,
                       terminal='output_to_files' if launch_type == 'local_mp' else None)
+  if launch_type == 'local_mp':
+    # A node still busy (say, compiling its search) when the termination notice runs out is
+    # killed; Launchpad 0.5 then kills the launcher too unless told not to, and the summary is lost.
+    manager._kill_main_thread = False  # pylint: disable=protected-access
   status = follow(manager, os.path.join(run_dir, monitor_lib.STATUS_FILE), sys.stdout.isatty())
   print(f'run {status.state}: {status.reason}')
   print(f'summary: {status.learner_steps:,} learner steps, {status.env_steps:,} env steps in '

@@ -2,8 +2,9 @@
 
 It is the only node that decides to stop the program by itself: when a step or time budget is
 reached (or the evaluation return reaches its target) it asks the learner to finish and save,
-saves the counter, and stops the program; when the learner stops answering it records the
-failure and stops the program instead of letting actors wait on the rate limiter forever.
+saves the counter, and stops the program; when the learner or every actor stops answering it
+records the failure and stops the program instead of letting the others wait on the rate
+limiter forever.
 """
 
 import dataclasses
@@ -46,7 +47,8 @@ class MonitorNode:
 
   def __init__(self, run_dir: str, table: str, stopping_rule: StoppingRule, replay: reverb.Client,
                counter, variable_server, learner, evaluator, actors: Sequence, period_s: float = 2.0,
-               checkpoint_period_s: float = 60.0, learner_startup_timeout_s: float = 600.0):
+               checkpoint_period_s: float = 60.0, startup_timeout_s: float = 300.0,
+               silence_timeout_s: float = 60.0):
     self._path = os.path.join(run_dir, STATUS_FILE)
     self._table = table
     self._rule = stopping_rule
@@ -58,7 +60,10 @@ class MonitorNode:
     self._actors: List = list(actors)
     self._period_s = period_s
     self._checkpoint_period_s = checkpoint_period_s
-    self._learner_startup_timeout_s = learner_startup_timeout_s
+    self._startup_timeout_s = startup_timeout_s
+    self._silence_timeout_s = silence_timeout_s
+    self._learner_seen = False
+    self._actors_last_answer: Optional[float] = None
 
   def _learner_steps(self, status: status_lib.Status) -> Optional[int]:
     """The learner's step, or None when it does not answer."""
@@ -88,7 +93,9 @@ class MonitorNode:
         versions.append(actor.weights_version())
         restarts += actor.restarts()
       except Exception:  # pylint: disable=broad-except
-        pass  # An actor restarting or not up yet; the others still count.
+        pass  # An actor starting up, or dead; the others still count.
+    if versions:
+      self._actors_last_answer = now
     status.actor_restarts = restarts
     status.weight_staleness = status.learner_steps - min(versions) if versions else None
     elapsed = max(status.wall_s - previous.wall_s, 1e-9)
@@ -103,10 +110,21 @@ class MonitorNode:
     status_lib.write_status(self._path, status)
     logging.info('monitor: run %s: %s', state, reason)
 
+  def _silent_nodes(self, started: float) -> Optional[str]:
+    """Why the run cannot go on (a node group stopped answering), or None."""
+    now = time.time()
+    if not self._actors:
+      return None
+    if self._actors_last_answer is None:
+      if now - started > self._startup_timeout_s:
+        return f'no actor answered within {self._startup_timeout_s:g} s of the start'
+    elif now - self._actors_last_answer > self._silence_timeout_s:
+      return f'no actor has answered for {self._silence_timeout_s:g} s (their processes died or hang)'
+    return None
+
   def run(self):
     started = time.time()
     status = status_lib.Status()
-    self._learner_seen = False
     previous = dataclasses.replace(status)
     last_checkpoint = started
     status_lib.write_status(self._path, status)
@@ -114,7 +132,7 @@ class MonitorNode:
       steps = self._learner_steps(status)
       if steps is None:
         waited = time.time() - started
-        if self._learner_seen or waited > self._learner_startup_timeout_s:
+        if self._learner_seen or waited > self._startup_timeout_s:
           self._end(status, 'failed', 'the learner stopped answering (its process died or hangs); '
                     f'see its log under {os.path.dirname(self._path)}/logs', finish_learner=False)
           lp.stop()
@@ -128,6 +146,13 @@ class MonitorNode:
         self._counter.save_to_disk()
         self._replay.checkpoint()
         last_checkpoint = time.time()
+      failure = self._silent_nodes(started)
+      if failure is not None:
+        # The learner may wait on the rate limiter for data that will not come: do not wait on it.
+        self._end(status, 'failed', f'{failure}; see the logs under {os.path.dirname(self._path)}/logs',
+                  finish_learner=False)
+        lp.stop()
+        return
       reason = self._rule.reason_to_stop(status)
       if reason is not None:
         self._end(status, 'finished', reason, finish_learner=True)
