@@ -1,0 +1,60 @@
+"""Tests of networks.observations: what the network reads of each observation layout."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from dm_env import specs
+
+from networks import observations
+
+BOARD_SPEC = {
+    'board': specs.Array((3, 3, 3), np.float32),
+    'legal_actions': specs.Array((9,), np.float32),
+    'to_play': specs.Array((), np.int32),
+}
+
+
+def test_uint8_images_scale_to_unit_interval():
+  frames = np.array([[[[0, 255]], [[51, 102]]]], np.uint8)
+  np.testing.assert_allclose(observations.network_input(frames), [[[[0.0, 1.0]], [[0.2, 0.4]]]])
+
+
+def test_board_dict_gets_to_play_plane_and_drops_legal_actions():
+  board = np.arange(2 * 27, dtype=np.float32).reshape(2, 3, 3, 3)
+  batch = {'board': board, 'legal_actions': np.ones((2, 9), np.float32),
+           'to_play': np.array([0, 1], np.int32)}
+  features = observations.network_input(batch).numpy()
+  assert features.shape == (2, 3, 3, 4)
+  np.testing.assert_array_equal(features[..., :3], board)
+  np.testing.assert_array_equal(features[0, ..., 3], np.zeros((3, 3)))
+  np.testing.assert_array_equal(features[1, ..., 3], np.ones((3, 3)))
+  assert observations.network_input_shape(BOARD_SPEC) == (3, 3, 4)
+
+
+@pytest.mark.parametrize('spec, torso', [
+    (specs.Array((4,), np.float32), 'mlp'),
+    (specs.Array((96, 96, 4), np.uint8), 'resnet'),
+    (specs.Array((6, 7, 2), np.float32), 'board'),
+    (BOARD_SPEC, 'board'),
+])
+def test_infer_torso(spec, torso):
+  assert observations.infer_torso(spec) == torso
+
+
+def test_unsupported_observations_are_rejected_with_reason():
+  with pytest.raises(ValueError, match='rank 2'):
+    observations.infer_torso(specs.Array((3, 4), np.float32))
+  with pytest.raises(ValueError, match="no 'board' entry"):
+    observations.infer_torso({'pixels': specs.Array((3, 3, 1), np.float32)})
+
+
+def test_dummy_observation_follows_spec():
+  dummy = observations.dummy_observation(BOARD_SPEC, batch_size=2)
+  assert dummy['board'].shape == (2, 3, 3, 3) and dummy['to_play'].dtype == tf.int32
+
+
+def test_network_input_is_idempotent():
+  for batch in (np.array([[0, 128, 255]], np.uint8)[:, None, None, :],
+                {'board': np.ones((1, 3, 3, 3), np.float32), 'to_play': np.array([1], np.int32)}):
+    once = observations.network_input(batch)
+    np.testing.assert_array_equal(observations.network_input(once), once)
