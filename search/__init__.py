@@ -1,0 +1,6 @@
+"""Batched, in-graph MuZero search (MCTS with pUCT) compiled with tf.function and XLA."""
+
+from search.config import SearchConfig
+from search.policies import SearchFn, SearchOutput, run_search
+
+__all__ = ['SearchConfig', 'SearchFn', 'SearchOutput', 'run_search']

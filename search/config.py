@@ -1,0 +1,86 @@
+"""Configuration of the batched MuZero search: one validated dataclass, the paper's defaults."""
+
+import dataclasses
+import math
+from typing import Optional, Tuple
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchConfig:
+  """Everything that shapes one search; fixed for the lifetime of a compiled search function.
+
+  The config is hashable so that compiled functions can be cached per (network, config): a new
+  config means a new trace, while values that change from move to move (observations, legal
+  actions, seed, temperature) are passed as tensors and never cause a retrace.
+
+  Attributes:
+    num_simulations: Simulations per search; the tree holds num_simulations + 1 nodes.
+    discount: Discount applied to values backed up through each edge of the tree.
+    pb_c_init: c1 of the paper's pUCT rule.
+    pb_c_base: c2 of the paper's pUCT rule.
+    dirichlet_alpha: Concentration of the Dirichlet noise mixed into the root prior.
+    dirichlet_fraction: Weight of that noise in the root prior (the paper's exploration fraction).
+    add_noise: Whether to mix Dirichlet noise into the root prior (self-play: yes; evaluation:
+      no).
+    two_player: Two-player zero-sum game with alternating turns: values are negated at every level
+      of the tree (see `search.tree.Tree` for the sign convention).
+    value_bounds: Known (minimum, maximum) of Q, used to start the min-max normalisation (the
+      paper's KnownBounds, (-1, 1) for board games); None learns the bounds from the tree alone.
+    temperature: Default visit-count temperature for the selected action: 0 picks the most
+      visited action, T > 0 samples from N(a)^(1/T). A per-call temperature overrides it.
+  """
+
+  num_simulations: int = 50
+  discount: float = 0.997
+  pb_c_init: float = 1.25
+  pb_c_base: float = 19652.0
+  dirichlet_alpha: float = 0.25
+  dirichlet_fraction: float = 0.25
+  add_noise: bool = True
+  two_player: bool = False
+  value_bounds: Optional[Tuple[float, float]] = None
+  temperature: float = 1.0
+
+  def __post_init__(self):
+    if isinstance(self.num_simulations, bool) or not isinstance(self.num_simulations, int):
+      raise TypeError(f'SearchConfig.num_simulations must be an int, got '
+                      f'{self.num_simulations!r} ({type(self.num_simulations).__name__}).')
+    if self.num_simulations < 1:
+      raise ValueError(f'SearchConfig.num_simulations = {self.num_simulations} is out of range; '
+                       'allowed: num_simulations >= 1.')
+    _check_range('discount', self.discount, 0.0, 1.0)
+    _check_positive('pb_c_init', self.pb_c_init)
+    _check_positive('pb_c_base', self.pb_c_base)
+    _check_positive('dirichlet_alpha', self.dirichlet_alpha)
+    _check_range('dirichlet_fraction', self.dirichlet_fraction, 0.0, 1.0)
+    if not (_is_finite_number(self.temperature) and self.temperature >= 0):
+      raise ValueError(f'SearchConfig.temperature = {self.temperature!r} is out of range; '
+                       'allowed: finite temperature >= 0.')
+    for flag in ('add_noise', 'two_player'):
+      if not isinstance(getattr(self, flag), bool):
+        raise TypeError(f'SearchConfig.{flag} must be a bool, got {getattr(self, flag)!r}.')
+    if self.value_bounds is not None:
+      bounds = tuple(self.value_bounds)
+      if (len(bounds) != 2 or not all(_is_finite_number(bound) for bound in bounds) or
+          not bounds[0] < bounds[1]):
+        raise ValueError(f'SearchConfig.value_bounds = {self.value_bounds!r} is invalid; allowed: '
+                         'None or (minimum, maximum) with finite minimum < maximum.')
+      # A tuple, whatever sequence was given, keeps the config hashable (it keys the cache).
+      object.__setattr__(self, 'value_bounds', (float(bounds[0]), float(bounds[1])))
+
+
+def _is_finite_number(value: object) -> bool:
+  return (isinstance(value, (int, float)) and not isinstance(value, bool) and
+          math.isfinite(value))
+
+
+def _check_range(name: str, value: object, minimum: float, maximum: float) -> None:
+  if not (_is_finite_number(value) and minimum <= value <= maximum):
+    raise ValueError(f'SearchConfig.{name} = {value!r} is out of range; '
+                     f'allowed: {minimum} <= {name} <= {maximum}.')
+
+
+def _check_positive(name: str, value: object) -> None:
+  if not (_is_finite_number(value) and value > 0):
+    raise ValueError(f'SearchConfig.{name} = {value!r} is out of range; '
+                     f'allowed: finite {name} > 0.')

@@ -1,0 +1,252 @@
+"""Public entry points: one compiled MuZero search per move for a whole batch of observations.
+
+`SearchFn` is the compiled search of one (network, config); `run_search` keeps one per pair and
+calls it. A search runs as two nested `tf.function`s:
+  * an outer, plain one draws all the random numbers of the search with one
+    `tf.random.stateless_gamma` op, which has no XLA CPU kernel in TF 2.8: Gamma(alpha) variables
+    for the root's Dirichlet noise and Gamma(1) = Exp(1) variables for sampling the action;
+  * an inner one, compiled with XLA, runs the root inference, every simulation with its network
+    calls, and the choice of the action to play.
+They are traced once per input signature (observation shape, hence batch size, and dtype;
+whether a legal mask is given; no, one or one-per-row temperature) and called through the traced
+concrete function, which skips `tf.function`'s per-call dispatch (about 80 us here). Everything
+that changes from move to move is a tensor argument, so new observations, seeds, legal masks or
+temperatures reuse the compiled code.
+"""
+
+import weakref
+from typing import Callable, Dict, Hashable, MutableMapping, NamedTuple, Optional, Union
+
+import numpy as np
+import tensorflow as tf
+
+from search import config as config_lib
+from search import network as network_lib
+from search import qtransforms
+from search import search as search_lib
+from search import tree as tree_lib
+
+Seed = Union[int, np.ndarray, tf.Tensor]
+Temperature = Union[float, tf.Tensor]
+
+
+class SearchOutput(NamedTuple):
+  """Result of one search per batch element.
+
+  Attributes:
+    visit_counts: [B, A] int32 visits of each root action (they sum to num_simulations).
+    search_policy: [B, A] float32 visit_counts / num_simulations, the policy target of training.
+    root_value: [B] float32 value of the root after search: value sum / visit count, where the
+      root's own network value counts as one visit (see `tree.root_value`).
+    q_values: [B, A] float32 Q of each root action, reward + signed_discount * child value, seen
+      by the player to move at the root; 0 for unvisited actions.
+    selected_action: [B] int32 action to play, drawn from the visit counts at the temperature.
+  """
+
+  visit_counts: tf.Tensor
+  search_policy: tf.Tensor
+  root_value: tf.Tensor
+  q_values: tf.Tensor
+  selected_action: tf.Tensor
+
+
+class SearchFn:
+  """The compiled search of one network under one config; call it once per move.
+
+  Rewards are seen by the player who acted and values by the player to move at each node (see
+  `search.tree`), so the search needs no player identity: a two-player zero-sum game with
+  alternating turns only needs `config.two_player`, and every value it returns is seen by the
+  player to move at the root.
+  """
+
+  def __init__(self, network: network_lib.Network, config: config_lib.SearchConfig):
+    # Traces read the network through this callable so that `run_search`'s cache can hold it
+    # weakly (see `_weakly_bound`).
+    self._network: Callable[[], Optional[network_lib.Network]] = lambda: network
+    self._num_actions = network.num_actions
+    self._config = config
+    self._signed_discount = tree_lib.signed_discount(config.discount, config.two_player)
+    self._search = tf.function(self._search_graph, autograph=False)
+    self._compiled_search = tf.function(self._compiled_search_graph, autograph=False,
+                                        jit_compile=True)
+    self._concrete_searches: Dict[Hashable, tf.types.experimental.ConcreteFunction] = {}
+
+  @classmethod
+  def _weakly_bound(cls, network: network_lib.Network,
+                    config: config_lib.SearchConfig) -> 'SearchFn':
+    """A SearchFn that does not keep `network` alive (the compiled graphs do not either)."""
+    search_fn = cls(network, config)
+    search_fn._network = weakref.ref(network)  # pylint: disable=protected-access
+    return search_fn
+
+  def __call__(self, observations: Union[np.ndarray, tf.Tensor],
+               legal_actions: Optional[Union[np.ndarray, tf.Tensor]], seed: Seed,
+               temperature: Optional[Temperature] = None) -> SearchOutput:
+    """Runs one search per observation.
+
+    Args:
+      observations: [B, ...] batch of observations, as `initial_inference` takes them.
+      legal_actions: [B, A] bool mask of the actions legal at each root (at least one per row),
+        or None when every action is legal.
+      seed: int or [2] integer seed of the stateless random numbers (root noise, action
+        sampling): the same seed and inputs give the same output.
+      temperature: Visit-count temperature of the selected action (0: most visited, lowest
+        index on ties), a scalar or one per row [B]; None uses `config.temperature`.
+
+    Returns:
+      SearchOutput of eager tensors.
+
+    Raises:
+      ValueError: legal_actions is not [B, A] or leaves a root without a legal action; seed is
+        not an int or a [2] integer array; temperature is not finite and >= 0, or neither a
+        scalar nor [B].
+    """
+    observations = tf.convert_to_tensor(observations)
+    if legal_actions is not None:
+      legal_actions = tf.convert_to_tensor(_checked_legal_actions(
+          legal_actions, observations.shape[0], self._num_actions))
+    if temperature is not None:
+      temperature = tf.convert_to_tensor(_checked_temperature(temperature, observations.shape[0]))
+    inputs = (observations, legal_actions, _as_seed(seed), temperature)
+    signature = (tuple(observations.shape), observations.dtype, legal_actions is None,
+                 None if temperature is None else tuple(temperature.shape))
+    concrete_search = self._concrete_searches.get(signature)
+    if concrete_search is None:
+      concrete_search = self._search.get_concrete_function(*inputs)
+      self._concrete_searches[signature] = concrete_search
+    # The concrete function takes its tensor arguments only: None was part of its trace.
+    return concrete_search(*[tensor for tensor in inputs if tensor is not None])
+
+  def _search_graph(self, observations: tf.Tensor, legal_actions: Optional[tf.Tensor],
+                    seed: tf.Tensor, temperature: Optional[tf.Tensor]) -> SearchOutput:
+    batch_size, num_actions = observations.shape[0], self._num_actions
+    exponential_alphas = [1.0] * num_actions
+    noise_alphas = [self._config.dirichlet_alpha] * num_actions if self._config.add_noise else []
+    gammas = tf.random.stateless_gamma([batch_size, len(noise_alphas) + num_actions], seed,
+                                       alpha=noise_alphas + exponential_alphas)
+    if temperature is None:
+      temperature = tf.constant(self._config.temperature, tf.float32)
+    return self._compiled_search(observations, legal_actions, gammas, temperature)
+
+  def _compiled_search_graph(self, observations: tf.Tensor, legal_actions: Optional[tf.Tensor],
+                             gammas: tf.Tensor, temperature: tf.Tensor) -> SearchOutput:
+    config = self._config
+    network = self._network()
+    root = network.initial_inference(observations)
+    batch_size, num_actions = root.policy_logits.shape
+    if legal_actions is None:
+      legal_actions = tf.ones([batch_size, num_actions], tf.bool)
+    legal_logits = tf.where(legal_actions, root.policy_logits,
+                            tf.fill(tf.shape(root.policy_logits), float('-inf')))
+    root_prior = tf.nn.softmax(legal_logits)
+    if config.add_noise:
+      root_prior = ((1.0 - config.dirichlet_fraction) * root_prior +
+                    config.dirichlet_fraction * _dirichlet_noise(gammas[:, :num_actions],
+                                                                  legal_actions))
+    tree = tree_lib.init_tree(
+        root.latent, root_prior, root.value, legal_actions, config.num_simulations,
+        qtransforms.init_min_max_stats(batch_size, config.value_bounds))
+    tree = search_lib.run_simulations(tree, network, config.num_simulations,
+                                      config.pb_c_init, config.pb_c_base, self._signed_discount)
+
+    visit_counts = tree.children_visits[:, tree_lib.ROOT_INDEX]
+    return SearchOutput(
+        visit_counts=visit_counts,
+        search_policy=tf.cast(visit_counts, tf.float32) / tf.cast(
+            tf.reduce_sum(visit_counts, axis=-1, keepdims=True), tf.float32),
+        root_value=tree_lib.root_value(tree, self._signed_discount),
+        q_values=tree_lib.children_q_values(visit_counts,
+                                            tree.children_value_sums[:, tree_lib.ROOT_INDEX],
+                                            tree.children_rewards[:, tree_lib.ROOT_INDEX],
+                                            self._signed_discount),
+        selected_action=_select_action_by_visits(visit_counts, temperature,
+                                                 gammas[:, -num_actions:]))
+
+
+_SEARCH_FNS: MutableMapping[object, Dict[config_lib.SearchConfig, SearchFn]] = (
+    weakref.WeakKeyDictionary())
+
+
+def run_search(network: network_lib.Network,
+               observations: Union[np.ndarray, tf.Tensor],
+               legal_actions: Optional[Union[np.ndarray, tf.Tensor]],
+               seed: Seed,
+               config: config_lib.SearchConfig,
+               temperature: Optional[Temperature] = None) -> SearchOutput:
+  """Runs one MuZero search per observation with the cached `SearchFn` of (network, config).
+
+  See `SearchFn.__call__` for the arguments. The compiled searches are cached per network and
+  dropped with it, so `network` must support weak references (tf.Module does).
+  """
+  search_fns = _SEARCH_FNS.setdefault(network, {})
+  if config not in search_fns:
+    search_fns[config] = SearchFn._weakly_bound(network, config)  # pylint: disable=protected-access
+  return search_fns[config](observations, legal_actions, seed, temperature)
+
+
+def _as_seed(seed: Seed) -> tf.Tensor:
+  """A [2] int64 seed for stateless random ops from an int or a [2] integer array."""
+  if isinstance(seed, (int, np.integer)):
+    return tf.constant([int(seed), 0], tf.int64)
+  seed = tf.cast(seed, tf.int64)
+  if seed.shape != (2,):
+    raise ValueError(f'seed must be an int or a [2] integer tensor, got shape {seed.shape}.')
+  return seed
+
+
+def _checked_legal_actions(legal_actions: Union[np.ndarray, tf.Tensor], batch_size: int,
+                           num_actions: int) -> np.ndarray:
+  legal_actions = np.asarray(legal_actions, dtype=bool)
+  if legal_actions.shape != (batch_size, num_actions):
+    raise ValueError(f'legal_actions has shape {legal_actions.shape}; expected '
+                     f'[batch_size, num_actions] = [{batch_size}, {num_actions}].')
+  has_legal_action = legal_actions.any(axis=1)
+  if not has_legal_action.all():
+    raise ValueError('legal_actions leaves no legal action at batch rows '
+                     f'{np.flatnonzero(~has_legal_action).tolist()}; every root needs one.')
+  return legal_actions
+
+
+def _checked_temperature(temperature: Temperature, batch_size: int) -> np.ndarray:
+  temperature = np.asarray(temperature, dtype=np.float32)
+  if temperature.shape not in ((), (batch_size,)):
+    raise ValueError(f'temperature has shape {temperature.shape}; expected a scalar or '
+                     f'[batch_size] = [{batch_size}].')
+  if not (np.isfinite(temperature).all() and (temperature >= 0).all()):
+    raise ValueError(f'temperature = {temperature} is out of range; allowed: finite values >= 0.')
+  return temperature
+
+
+def _dirichlet_noise(gammas: tf.Tensor, legal_actions: tf.Tensor) -> tf.Tensor:
+  """[B, A] Dirichlet(alpha) noise over the legal actions of each row, 0 on illegal ones.
+
+  Normalised Gamma(alpha) variables `gammas` [B, A] restricted to the legal actions. For tiny
+  alpha every variable of a row can underflow to 0; that row gets uniform noise over its legal
+  actions instead of 0 / 0.
+  """
+  legal = tf.cast(legal_actions, tf.float32)
+  gammas = gammas * legal
+  total = tf.reduce_sum(gammas, axis=1, keepdims=True)
+  uniform = legal / tf.reduce_sum(legal, axis=1, keepdims=True)
+  return tf.where(total > 0, gammas / tf.where(total > 0, total, tf.ones_like(total)), uniform)
+
+
+def _select_action_by_visits(visit_counts: tf.Tensor, temperature: tf.Tensor,
+                             exponentials: tf.Tensor) -> tf.Tensor:
+  """[B] int32 action to play given the root visit counts [B, A].
+
+  Temperature (a scalar, or [B] for one per row) 0 takes the most visited action (lowest index on
+  ties). T > 0 samples from N(a)^(1/T) / sum_b N(b)^(1/T) with the Gumbel-max trick: -log of the
+  Exp(1) variables `exponentials` [B, A] are Gumbel variables, and argmax(log(N) / T + Gumbel)
+  is such a sample.
+  """
+  visits = tf.cast(visit_counts, tf.float32)
+  temperature = tf.reshape(temperature, [-1, 1])
+  is_sampled = temperature > 0
+  perturbed_logits = tf.where(
+      visits > 0,
+      tf.math.log(visits) / tf.where(is_sampled, temperature, tf.ones_like(temperature)) -
+      tf.math.log(exponentials),
+      tf.fill(tf.shape(visits), float('-inf')))
+  return tf.where(is_sampled[:, 0], tf.argmax(perturbed_logits, axis=-1, output_type=tf.int32),
+                  tf.argmax(visits, axis=-1, output_type=tf.int32))

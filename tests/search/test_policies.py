@@ -1,0 +1,214 @@
+"""Hand-derived cases, tracing and determinism of the public search entry points."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from search import config as config_lib
+from search import policies
+from tests.search import tiny_networks
+
+
+def _observations(batch_size: int, seed: int = 0, size: int = 5) -> np.ndarray:
+  return np.random.default_rng(seed).normal(size=(batch_size, size)).astype(np.float32)
+
+
+def _config(**overrides) -> config_lib.SearchConfig:
+  return config_lib.SearchConfig(**{'discount': 0.9, 'add_noise': False, 'temperature': 0.0,
+                                    **overrides})
+
+
+def test_three_simulations_on_a_bandit_match_the_hand_derivation():
+  # Rewards (0, 1), uniform prior, values 0, root visit count 1 (its own value).
+  # Sim 1: both children unvisited, equal scores -> lowest index: action 0, Q = 0.
+  # Sim 2: N = 2; action 0 scores 0 + 0.5 sqrt(2) / 2 c, action 1 scores 0.5 sqrt(2) c -> 1;
+  #   Q(root, 1) = 1 + 0.9 * 0 = 1.
+  # Sim 3: Q normalised with min 0, max 1: action 1 scores 1 + e, action 0 scores 0 + e -> 1,
+  #   then action 0 below it (tie), whose leaf backs up 0: Q(root, 1) = 1 + 0.9 * (0 + 0) / 2.
+  # Root value = (0 + 0 + 1 + 1) / 4.
+  network = tiny_networks.BanditNetwork(action_rewards=[0.0, 1.0], prior_logits=[0.0, 0.0])
+  output = policies.run_search(network, _observations(1), None, 0, _config(num_simulations=3))
+  np.testing.assert_array_equal(output.visit_counts.numpy(), [[1, 2]])
+  np.testing.assert_allclose(output.q_values.numpy(), [[0.0, 1.0]], atol=1e-6)
+  np.testing.assert_allclose(output.root_value.numpy(), [0.5], atol=1e-6)
+  np.testing.assert_allclose(output.search_policy.numpy(), [[1 / 3, 2 / 3]], atol=1e-6)
+  assert output.selected_action.numpy().tolist() == [1]
+
+
+def test_visits_concentrate_on_the_clearly_better_action():
+  network = tiny_networks.BanditNetwork(action_rewards=[0.0, 1.0, 0.3],
+                                        prior_logits=[0.0, 0.0, 0.0])
+  num_simulations = 40
+  output = policies.run_search(network, _observations(4), None, 0,
+                               _config(num_simulations=num_simulations))
+  visit_counts = output.visit_counts.numpy()
+  assert (visit_counts.sum(axis=1) == num_simulations).all()
+  assert (visit_counts[:, 1] > num_simulations // 2).all(), visit_counts
+  assert (output.selected_action.numpy() == 1).all()
+
+
+@pytest.mark.parametrize('two_player, expected_root_value, expected_q', [
+    # s = +1 or -1, discount 0.9, every value 0.3, rewards 1, only action 1 legal at the root
+    # and preferred below it. G1 = 1 + s 0.9 0.3; G(child) = 1 + s 0.9 0.3;
+    # G2 = 1 + s 0.9 G(child); root value = (0.3 + G1 + G2) / 3;
+    # Q(root, 1) = 1 + s 0.9 (0.3 + G(child)) / 2.
+    (False, (0.3 + 1.27 + 2.143) / 3, 1 + 0.9 * (0.3 + 1.27) / 2),
+    (True, (0.3 + 0.73 + 0.343) / 3, 1 - 0.9 * (0.3 + 0.73) / 2),
+], ids=['one_player', 'two_player'])
+def test_two_simulations_back_up_signed_discounted_returns(two_player, expected_root_value,
+                                                          expected_q):
+  network = tiny_networks.BanditNetwork(action_rewards=[1.0, 1.0], prior_logits=[0.0, 5.0],
+                                        value=0.3)
+  output = policies.run_search(network, _observations(1), np.array([[False, True]]), 0,
+                               _config(num_simulations=2, two_player=two_player))
+  np.testing.assert_array_equal(output.visit_counts.numpy(), [[0, 2]])
+  np.testing.assert_allclose(output.root_value.numpy(), [expected_root_value], atol=1e-5)
+  np.testing.assert_allclose(output.q_values.numpy(), [[0.0, expected_q]], atol=1e-5)
+
+
+def test_one_simulation_visits_the_legal_action_with_the_highest_prior():
+  network = tiny_networks.BanditNetwork(action_rewards=[0.0, 0.0, 0.0, 0.0],
+                                        prior_logits=[0.5, 3.0, 1.0, -1.0])
+  legal_actions = np.array([[True, True, True, True], [True, False, True, True]])
+  output = policies.run_search(network, _observations(2), legal_actions, 0,
+                               _config(num_simulations=1))
+  np.testing.assert_array_equal(output.visit_counts.numpy(), [[0, 1, 0, 0], [0, 0, 1, 0]])
+
+
+def test_noise_replaces_the_prior_over_legal_actions_only():
+  # With dirichlet_fraction 1 the root prior is the noise itself, so one simulation visits the
+  # argmax of each row's Dirichlet sample instead of the network's favourite, action 0, and never
+  # the illegal action 3.
+  network = tiny_networks.BanditNetwork(action_rewards=[0.0] * 4,
+                                        prior_logits=[5.0, 0.0, 0.0, 9.0])
+  legal_actions = np.array([[True, True, True, False]] * 8)
+  output = policies.run_search(
+      network, _observations(8), legal_actions, 3,
+      _config(num_simulations=1, add_noise=True, dirichlet_alpha=1.0, dirichlet_fraction=1.0))
+  visited = np.argmax(output.visit_counts.numpy(), axis=1)
+  assert set(visited.tolist()) - {0}, visited
+  assert (visited != 3).all()
+
+
+def test_illegal_actions_are_never_visited_nor_selected():
+  network = tiny_networks.RandomNetwork(5, 4, seed=4)
+  legal_actions = np.array([[True, False, True, False], [False, False, False, True],
+                            [False, True, True, True]])
+  config = _config(num_simulations=30, add_noise=True, temperature=1.0)
+  for seed in range(5):
+    output = policies.run_search(network, _observations(3, seed), legal_actions, seed, config)
+    illegal = ~legal_actions
+    assert (output.visit_counts.numpy()[illegal] == 0).all()
+    assert (output.search_policy.numpy()[illegal] == 0).all()
+    assert (output.q_values.numpy()[illegal] == 0).all()
+    assert legal_actions[np.arange(3), output.selected_action.numpy()].all()
+
+
+def test_traces_once_per_batch_size_and_not_for_new_inputs():
+  network = tiny_networks.RandomNetwork(5, 3, seed=5)
+  search_fn = policies.SearchFn(network, _config(num_simulations=8, add_noise=True))
+  rng = np.random.default_rng(0)
+  for call in range(4):
+    legal_actions = rng.random((2, 3)) < 0.7
+    legal_actions[:, call % 3] = True
+    search_fn(_observations(2, seed=call), legal_actions, seed=call, temperature=0.5 * call)
+  search_fn(_observations(2, seed=9), tf.constant([[True, True, False]] * 2),
+            seed=np.array([3, 4]), temperature=tf.constant(1.0))
+  assert network.num_traces == 1
+  search_fn(_observations(3), np.ones((3, 3), bool), seed=0, temperature=1.0)
+  search_fn(_observations(3, seed=1), np.ones((3, 3), bool), seed=1, temperature=0.0)
+  assert network.num_traces == 2
+
+
+def test_same_seed_same_search_with_noise_and_sampling():
+  network = tiny_networks.RandomNetwork(5, 3, seed=6)
+  config = _config(num_simulations=16, add_noise=True, dirichlet_alpha=0.3, temperature=1.0)
+  observations = _observations(8)
+  outputs = [policies.run_search(network, observations, None, seed, config)
+             for seed in (7, 7, 8)]
+  for field in policies.SearchOutput._fields:
+    np.testing.assert_array_equal(getattr(outputs[0], field).numpy(),
+                                  getattr(outputs[1], field).numpy(), err_msg=field)
+  # Another seed changes the noise and the sampled actions somewhere in the batch.
+  assert not (np.array_equal(outputs[0].visit_counts.numpy(), outputs[2].visit_counts.numpy())
+              and np.array_equal(outputs[0].selected_action.numpy(),
+                                 outputs[2].selected_action.numpy()))
+
+
+def test_compiled_searches_do_not_keep_the_network_alive():
+  network = tiny_networks.RandomNetwork(5, 3, seed=7)
+  policies.run_search(network, _observations(1), None, 0, _config(num_simulations=2))
+  network_ref = weakref.ref(network)
+  del network
+  gc.collect()
+  assert network_ref() is None
+
+
+@pytest.mark.parametrize('legal_actions, message', [
+    (np.ones((2, 2), bool), r'legal_actions has shape \(2, 2\); expected .* \[2, 3\]'),
+    (np.array([[True, False, True], [False, False, False]]),
+     r'no legal action at batch rows \[1\]'),
+])
+def test_bad_legal_actions_are_reported(legal_actions, message):
+  search_fn = policies.SearchFn(tiny_networks.RandomNetwork(5, 3), _config(num_simulations=2))
+  with pytest.raises(ValueError, match=message):
+    search_fn(_observations(2), legal_actions, seed=0)
+
+
+@pytest.mark.parametrize('temperature, message', [
+    (-0.5, r'temperature = -0.5 is out of range; allowed: finite values >= 0'),
+    (np.array([1.0, np.nan]), r'temperature = \[ 1. nan\] is out of range'),
+    (np.ones(3), r'temperature has shape \(3,\); expected a scalar or \[batch_size\] = \[2\]'),
+])
+def test_bad_temperature_is_reported(temperature, message):
+  search_fn = policies.SearchFn(tiny_networks.RandomNetwork(5, 3), _config(num_simulations=2))
+  with pytest.raises(ValueError, match=message):
+    search_fn(_observations(2), None, seed=0, temperature=temperature)
+
+
+def test_bad_seed_is_reported():
+  search_fn = policies.SearchFn(tiny_networks.RandomNetwork(5, 3), _config(num_simulations=2))
+  with pytest.raises(ValueError, match=r'seed must be an int or a \[2\] integer'):
+    search_fn(_observations(2), None, seed=np.array([1, 2, 3]))
+
+
+def test_temperature_zero_takes_the_most_visited_lowest_index():
+  visit_counts = tf.constant([[3, 5, 5, 0], [0, 0, 7, 7]])
+  exponentials = tf.constant([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 5.0, 1e-6]])
+  selected = policies._select_action_by_visits(  # pylint: disable=protected-access
+      visit_counts, tf.constant(0.0), exponentials)
+  assert selected.numpy().tolist() == [1, 2]
+  # One temperature per row: row 1 samples, and its tiny Exp(1) draw makes action 3 win.
+  selected = policies._select_action_by_visits(  # pylint: disable=protected-access
+      visit_counts, tf.constant([0.0, 1.0]), exponentials)
+  assert selected.numpy().tolist() == [1, 3]
+
+
+@pytest.mark.parametrize('temperature', [1.0, 0.5])
+def test_positive_temperature_samples_visits_to_the_power_one_over_temperature(temperature):
+  visit_counts = np.array([1, 2, 5, 0])
+  num_samples = 40000
+  exponentials = np.random.default_rng(0).exponential(size=(num_samples, 4)).astype(np.float32)
+  selected = policies._select_action_by_visits(  # pylint: disable=protected-access
+      tf.constant(np.tile(visit_counts, (num_samples, 1))), tf.constant(temperature),
+      tf.constant(exponentials)).numpy()
+  frequencies = np.bincount(selected, minlength=4) / num_samples
+  expected = visit_counts**(1 / temperature) / np.sum(visit_counts**(1 / temperature))
+  np.testing.assert_allclose(frequencies, expected, atol=0.01)
+  assert frequencies[3] == 0
+
+
+def test_dirichlet_noise_covers_the_legal_actions_only():
+  gammas = tf.constant([[0.5, 2.0, 1.5, 1.0], [0.0, 0.0, 0.0, 3.0], [0.0, 0.0, 0.0, 0.0]])
+  legal_actions = tf.constant([[True, True, False, True], [True, True, True, False],
+                               [False, True, True, False]])
+  noise = policies._dirichlet_noise(  # pylint: disable=protected-access
+      gammas, legal_actions).numpy()
+  # Row 0: normalised over the legal actions; rows 1 and 2: every legal gamma underflowed to 0,
+  # so the noise is uniform over the legal actions.
+  np.testing.assert_allclose(noise, [[0.5 / 3.5, 2.0 / 3.5, 0.0, 1.0 / 3.5],
+                                     [1 / 3, 1 / 3, 1 / 3, 0.0], [0.0, 0.5, 0.5, 0.0]],
+                             atol=1e-6)
