@@ -6,6 +6,7 @@ a program by signalling its launcher, which must not be the pytest process.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -19,12 +20,19 @@ SMALL_RUN = ['--env=gym:CartPole-v1', '--num_actors=1', '--envs_per_actor=4', '-
 
 
 def _launch(run_dir, *flags, module='launch.local', timeout=400):
-  completed = subprocess.run(
+  """Runs the program to its end; on a timeout kills its whole process group (local_mp nodes too)."""
+  process = subprocess.Popen(
       [sys.executable, '-m', module, f'--run_dir={run_dir}', *SMALL_RUN, *flags],
-      cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+      cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES=''))
-  assert completed.returncode == 0, f'exit {completed.returncode}\n{completed.stdout[-3000:]}\n{completed.stderr[-5000:]}'
-  return status_lib.read_status(os.path.join(run_dir, 'status.json')), completed.stdout
+  try:
+    stdout, stderr = process.communicate(timeout=timeout)
+  except subprocess.TimeoutExpired:
+    os.killpg(process.pid, signal.SIGKILL)
+    stdout, stderr = process.communicate()
+    pytest.fail(f'the program did not stop within {timeout} s\n{stdout[-3000:]}\n{stderr[-5000:]}')
+  assert process.returncode == 0, f'exit {process.returncode}\n{stdout[-3000:]}\n{stderr[-5000:]}'
+  return status_lib.read_status(os.path.join(run_dir, 'status.json')), stdout
 
 
 def _json(path):

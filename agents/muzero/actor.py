@@ -1,0 +1,335 @@
+"""The MuZero actor: one batched search per step for B environments, writing to Reverb.
+
+`MuZeroActor` is an `acme.core.Actor`: with B = 1 it plugs into `acme.EnvironmentLoop`
+(`select_action` / `observe_first` / `observe` / `update`). Its batched interface
+(`select_actions`, `observe_first_at`, `observe_at`) drives B environments in lock-step with one
+compiled search call per step for all of them; `BatchedEnvironmentLoop` runs it.
+
+Per decision the actor stores the search policy and root value as the adder's extras; the adder
+computes the initial priority |v - z| (`agents.muzero.targets.initial_priority_fn`). When an
+episode ends by truncation (discount 1), the actor evaluates the final observation with the
+network so that value targets can bootstrap from it.
+"""
+
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+import dm_env
+import numpy as np
+import tensorflow as tf
+import tree
+from acme import core
+from acme.tf import variable_utils
+from acme.utils import counting
+from acme.utils import loggers
+
+import search
+from agents.muzero import adders as adders_lib
+from agents.muzero import config as config_lib
+from networks import observations as observations_lib
+
+LEGAL_ACTIONS_KEY = 'legal_actions'
+
+
+def make_search_config(config: config_lib.MuZeroConfig, greedy: bool = False) -> search.SearchConfig:
+  """The search settings of `config`; `greedy` (evaluation) turns off the root noise."""
+  return search.SearchConfig(
+      num_simulations=config.num_simulations, discount=config.discount,
+      pb_c_init=config.pb_c_init, pb_c_base=config.pb_c_base,
+      dirichlet_alpha=config.dirichlet_alpha, dirichlet_fraction=config.dirichlet_fraction,
+      add_noise=not greedy, two_player=config.two_player,
+      value_bounds=tuple(config.value_bounds) if config.value_bounds is not None else None,
+      temperature=0.0)
+
+
+def sample_actions(visit_counts: np.ndarray, temperatures: np.ndarray,
+                   rng: np.random.Generator) -> np.ndarray:
+  """[B] actions with P(a) proportional to N(a)^(1/T) per row; the most visited at T = 0.
+
+  Ties at T = 0 go to the lowest index, as in the search's own selection.
+  """
+  visit_counts = np.asarray(visit_counts, np.float64)
+  actions = np.argmax(visit_counts, axis=1)
+  for row in np.flatnonzero(np.asarray(temperatures) > 0):
+    counts = visit_counts[row]
+    logits = np.where(counts > 0, np.log(np.maximum(counts, 1e-30)) / temperatures[row], -np.inf)
+    probabilities = np.exp(logits - logits.max())
+    actions[row] = rng.choice(len(counts), p=probabilities / probabilities.sum())
+  return actions.astype(np.int32)
+
+
+def stack_observations(observations: Sequence[Any]) -> Any:
+  """A list of B (nested) observations -> one nest of [B, ...] arrays."""
+  return tree.map_structure(lambda *leaves: np.stack(leaves), *observations)
+
+
+class MuZeroActor(core.Actor):
+  """Acts by batched MuZero search; see the module docstring.
+
+  Attributes:
+    learner_steps: the learner step of the weights in use (from the variable source; 0 without).
+    last_search: the SearchOutput (numpy) of the latest `select_actions`.
+  """
+
+  def __init__(self,
+               network,
+               config: config_lib.MuZeroConfig,
+               num_environments: int = 1,
+               adders: Optional[Sequence[adders_lib.MuZeroAdder]] = None,
+               variable_source: Optional[core.VariableSource] = None,
+               greedy: bool = False,
+               seed: int = 0,
+               wait_for_variables: bool = True):
+    """Makes the actor.
+
+    Args:
+      network: the actor's `networks.MuZeroNetwork` (its weights are overwritten by the source).
+      config: agent configuration.
+      num_environments: B, the batch of environments driven in lock-step.
+      adders: one adder per environment, or None to write nothing (evaluation).
+      variable_source: where fresh weights come from (a learner); None keeps the network's.
+      greedy: evaluation mode: no root noise and the most visited action.
+      seed: seeds the search's noise and the action sampling.
+      wait_for_variables: block in the constructor until the first weights arrive.
+    """
+    self._network = network
+    self._config = config.validate()
+    self._num_environments = num_environments
+    if adders is not None and len(adders) != num_environments:
+      raise ValueError(f'got {len(adders)} adders for num_environments={num_environments}; '
+                       'give one adder per environment or None.')
+    self._adders = list(adders) if adders is not None else None
+    self._greedy = greedy
+    self._search = search.SearchFn(network, make_search_config(config, greedy))
+    self._value_fn = tf.function(lambda observation: network.initial_inference(observation).value)
+    self._seed = int(seed)
+    self._num_searches = 0
+    self._rng = np.random.default_rng(seed)
+    self._learner_steps = tf.Variable(0, dtype=tf.int64, trainable=False)
+    self._variable_client = None
+    if variable_source is not None:
+      self._variable_client = variable_utils.VariableClient(
+          variable_source,
+          {'network': network.variable_groups()['network'], 'learner_steps': [self._learner_steps]},
+          update_period=config.variable_update_period)
+      if wait_for_variables:
+        self._variable_client.update_and_wait()
+    self._extras: List[Optional[Dict[str, np.ndarray]]] = [None] * num_environments
+    self._move_numbers = np.zeros(num_environments, np.int64)
+    self.last_search = None
+
+  @property
+  def num_environments(self) -> int:
+    return self._num_environments
+
+  @property
+  def learner_steps(self) -> int:
+    return int(self._learner_steps.numpy())
+
+  # Batched interface.
+
+  def select_actions(self, observations: Sequence[Any]) -> np.ndarray:
+    """One search for the B observations (one per environment, in order); returns [B] actions."""
+    if len(observations) != self._num_environments:
+      raise ValueError(f'got {len(observations)} observations for num_environments='
+                       f'{self._num_environments}.')
+    batch = stack_observations(observations)
+    num_actions = self._network.num_actions
+    if isinstance(batch, dict) and LEGAL_ACTIONS_KEY in batch:
+      legal_actions = batch[LEGAL_ACTIONS_KEY] > 0.5
+      if not legal_actions.any(axis=1).all():
+        raise ValueError('an observation has no legal action; actors only act in non-final states.')
+    else:
+      legal_actions = np.ones([len(observations), num_actions], bool)
+    seed = np.asarray([self._seed, self._num_searches], np.int64)
+    self._num_searches += 1
+    # The search takes one tensor: the network input (board-game dicts become planes here).
+    output = self._search(observations_lib.network_input(batch), legal_actions, seed, 0.0)
+    output = tree.map_structure(lambda x: x.numpy(), output)
+    self.last_search = output
+    if self._greedy:
+      temperatures = np.zeros(self._num_environments)
+    else:
+      learner_steps = self.learner_steps
+      temperatures = np.asarray([self._config.temperature(learner_steps, int(moves))
+                                 for moves in self._move_numbers])
+    actions = sample_actions(output.visit_counts, temperatures, self._rng)
+    for index in range(self._num_environments):
+      self._extras[index] = {
+          'search_policy': output.search_policy[index].astype(np.float32),
+          'root_value': np.float32(output.root_value[index]),
+      }
+    return actions
+
+  def observe_first_at(self, index: int, timestep: dm_env.TimeStep):
+    """Starts an episode of environment `index`."""
+    self._move_numbers[index] = 0
+    self._extras[index] = None
+    if self._adders is not None:
+      self._adders[index].add_first(timestep)
+
+  def observe_at(self, index: int, action, next_timestep: dm_env.TimeStep):
+    """Records environment `index`'s step with the extras of the search that chose `action`."""
+    self._move_numbers[index] += 1
+    if self._adders is None:
+      return
+    extras = self._extras[index]
+    if extras is None:
+      raise ValueError(f'environment {index} stepped without a select_actions call before.')
+    final_root_value = 0.0
+    if next_timestep.last() and float(next_timestep.discount) > 0:
+      # Truncated: the episode's future still has value; bootstrap from the network.
+      observation = observations_lib.network_input(stack_observations([next_timestep.observation]))
+      final_root_value = float(self._value_fn(observation).numpy()[0])
+    self._adders[index].add(np.asarray(action, np.int32), next_timestep, extras,
+                            final_root_value=final_root_value)
+
+  # acme.core.Actor interface (one environment, index 0).
+
+  def select_action(self, observation: Any) -> np.ndarray:
+    if self._num_environments != 1:
+      raise ValueError(f'select_action drives one environment; this actor has '
+                       f'num_environments={self._num_environments}: use select_actions.')
+    return self.select_actions([observation])[0]
+
+  def observe_first(self, timestep: dm_env.TimeStep):
+    self.observe_first_at(0, timestep)
+
+  def observe(self, action, next_timestep: dm_env.TimeStep):
+    self.observe_at(0, action, next_timestep)
+
+  def update(self, wait: bool = False):
+    if self._variable_client is not None:
+      self._variable_client.update(wait)
+
+  def close(self):
+    """Closes the adders (before the replay server stops)."""
+    for adder in self._adders or ():
+      adder.close()
+
+  def update_and_wait(self):
+    """Fetches the latest weights now, whatever the update period (e.g. before an evaluation)."""
+    if self._variable_client is not None:
+      self._variable_client.update_and_wait()
+
+
+class BatchedEnvironmentLoop(core.Worker):
+  """Steps B environments in lock-step with one `select_actions` call per step.
+
+  Each environment is reset as soon as its episode ends; every finished episode is counted and
+  logged with its return, length, mean search root value, the loop's environment steps per
+  second and the age (learner step) of the actor's weights.
+  """
+
+  def __init__(self, environments: Sequence[dm_env.Environment], actor,
+               counter: Optional[counting.Counter] = None,
+               logger: Optional[loggers.Logger] = None,
+               should_update: bool = True,
+               label: str = 'actor'):
+    """Makes the loop.
+
+    Args:
+      environments: the B environments.
+      actor: a `MuZeroActor` (or anything with its batched interface and `update`) for B
+        environments.
+      counter: counts 'episodes' and 'steps' (environment steps).
+      logger: receives one record per finished episode.
+      should_update: call `actor.update()` after every step.
+      label: name of the default logger.
+    """
+    if getattr(actor, 'num_environments', len(environments)) != len(environments):
+      raise ValueError(f'the actor drives {actor.num_environments} environments; got '
+                       f'{len(environments)}.')
+    self._environments = list(environments)
+    self._actor = actor
+    self._counter = counter or counting.Counter()
+    self._logger = logger or loggers.make_default_logger(label, steps_key='actor_steps')
+    self._should_update = should_update
+    self._timesteps = None
+    self._returns = self._lengths = self._root_value_sums = None
+
+  def _start(self, index: int):
+    timestep = self._environments[index].reset()
+    self._timesteps[index] = timestep
+    self._returns[index] = 0.0
+    self._lengths[index] = 0
+    self._root_value_sums[index] = 0.0
+    self._actor.observe_first_at(index, timestep)
+
+  def run(self, num_episodes: Optional[int] = None, num_steps: Optional[int] = None,
+          max_seconds: Optional[float] = None) -> List[Dict[str, float]]:
+    """Runs until `num_episodes` episodes end, `num_steps` environment steps (summed over the B
+    environments) are taken or `max_seconds` pass; returns the finished episodes' records.
+
+    Episodes still running when the loop stops continue at the next `run` call.
+    """
+    if num_episodes is None and num_steps is None and max_seconds is None:
+      raise ValueError('give num_episodes, num_steps or max_seconds; the loop would never end.')
+    count = len(self._environments)
+    if self._timesteps is None:
+      self._timesteps = [None] * count
+      self._returns, self._lengths = np.zeros(count), np.zeros(count, np.int64)
+      self._root_value_sums = np.zeros(count)
+      for index in range(count):
+        self._start(index)
+    start_time = time.time()
+    results, steps = [], 0
+    while ((num_episodes is None or len(results) < num_episodes) and
+           (num_steps is None or steps < num_steps) and
+           (max_seconds is None or time.time() - start_time < max_seconds)):
+      actions = self._actor.select_actions([timestep.observation for timestep in self._timesteps])
+      root_values = getattr(self._actor, 'last_search', None)
+      for index, environment in enumerate(self._environments):
+        timestep = environment.step(actions[index])
+        self._actor.observe_at(index, actions[index], timestep)
+        self._timesteps[index] = timestep
+        self._returns[index] += float(timestep.reward)
+        self._lengths[index] += 1
+        if root_values is not None:
+          self._root_value_sums[index] += float(root_values.root_value[index])
+        if timestep.last():
+          now = time.time()
+          counts = self._counter.increment(episodes=1, steps=int(self._lengths[index]))
+          result = {
+              'episode_return': float(self._returns[index]),
+              'episode_length': int(self._lengths[index]),
+              'mean_root_value': float(self._root_value_sums[index] / self._lengths[index]),
+              # Throughput of all B environments since this `run` began.
+              'env_steps_per_second': (steps + index + 1) / max(now - start_time, 1e-9),
+              'weights_learner_step': int(getattr(self._actor, 'learner_steps', 0)),
+          }
+          result.update(counts)
+          self._logger.write(result)
+          results.append(result)
+          self._start(index)
+      steps += count
+      if self._should_update:
+        self._actor.update()
+    return results
+
+
+def run_one_episode_each(actor, environments: Sequence[dm_env.Environment]) -> np.ndarray:
+  """Plays exactly one episode in each of the B environments, in lock-step; returns [B] returns.
+
+  Made for evaluation with a greedy actor of B environments: an environment whose episode has
+  ended stays in the batch with its first observation (the search needs B roots) and its action
+  is ignored.
+  """
+  timesteps = [environment.reset() for environment in environments]
+  first_observations = [timestep.observation for timestep in timesteps]
+  for index, timestep in enumerate(timesteps):
+    actor.observe_first_at(index, timestep)
+  returns = np.zeros(len(environments))
+  done = [False] * len(environments)
+  while not all(done):
+    observations = [first_observations[index] if done[index] else timestep.observation
+                    for index, timestep in enumerate(timesteps)]
+    actions = actor.select_actions(observations)
+    for index, environment in enumerate(environments):
+      if done[index]:
+        continue
+      timesteps[index] = environment.step(actions[index])
+      actor.observe_at(index, actions[index], timesteps[index])
+      returns[index] += float(timesteps[index].reward)
+      done[index] = timesteps[index].last()
+  return returns

@@ -1,0 +1,134 @@
+"""Makes every piece of a MuZero agent from its config: replay table, adders, dataset, actor, learner.
+
+The single-process agent (`agents.muzero.agent`) and a distributed program are two arrangements
+of the same builder; only the replay table's rate limiter differs (`make_replay_tables`).
+"""
+
+from typing import Iterator, List, Optional
+
+import numpy as np
+import reverb
+import tensorflow as tf
+from acme import core
+from acme import datasets
+from acme import specs
+from acme.adders import reverb as acme_adders
+from acme.utils import counting
+from acme.utils import loggers
+
+import networks
+from agents.muzero import actor as actor_lib
+from agents.muzero import adders as adders_lib
+from agents.muzero import config as config_lib
+from agents.muzero import learning
+from agents.muzero import targets
+
+TABLE = acme_adders.DEFAULT_PRIORITY_TABLE
+
+
+class MuZeroBuilder:
+  """Builds MuZero's components for one environment spec and config."""
+
+  def __init__(self, config: config_lib.MuZeroConfig, environment_spec: specs.EnvironmentSpec,
+               table: str = TABLE):
+    if not isinstance(environment_spec.actions, specs.DiscreteArray):
+      raise ValueError(f'action spec {environment_spec.actions} is not a DiscreteArray; MuZero '
+                       'needs discrete actions.')
+    if config.network.num_past_actions:
+      raise ValueError(f'MuZeroConfig.network.num_past_actions={config.network.num_past_actions} '
+                       'is not supported by the MuZero actor and learner yet; allowed: 0.')
+    self._config = config.validate()
+    self._spec = environment_spec
+    self._table = table
+
+  @property
+  def config(self) -> config_lib.MuZeroConfig:
+    return self._config
+
+  @property
+  def table(self) -> str:
+    return self._table
+
+  def extras_spec(self):
+    """The extras each decision stores: the search policy [A] and root value []."""
+    num_actions = self._spec.actions.num_values
+    return {
+        'search_policy': specs.Array((num_actions,), np.float32, name='search_policy'),
+        'root_value': specs.Array((), np.float32, name='root_value'),
+    }
+
+  def signature(self):
+    """The replay table's signature: sequences of K + n + 1 steps with the extras."""
+    return acme_adders.SequenceAdder.signature(
+        self._spec, self.extras_spec(), sequence_length=self._config.sequence_length)
+
+  def make_rate_limiter(self, single_process: bool) -> reverb.rate_limiters.RateLimiter:
+    """MinSize in one process (a SampleToInsertRatio there can deadlock actor and learner, which
+    share a thread); SampleToInsertRatio with the config's tolerance when they run apart."""
+    config = self._config
+    if single_process:
+      return reverb.rate_limiters.MinSize(config.min_replay_size)
+    tolerance = config.samples_per_insert_tolerance_rate * config.samples_per_insert
+    return reverb.rate_limiters.SampleToInsertRatio(
+        samples_per_insert=config.samples_per_insert,
+        min_size_to_sample=config.min_replay_size,
+        # Reverb needs error_buffer >= 2 max(1, samples_per_insert).
+        error_buffer=max(config.min_replay_size * tolerance,
+                         2.0 * max(1.0, config.samples_per_insert)))
+
+  def make_replay_tables(self, single_process: bool = False) -> List[reverb.Table]:
+    """One prioritized table (priority exponent alpha, FIFO removal, max size, signature)."""
+    config = self._config
+    return [reverb.Table(
+        name=self._table,
+        sampler=reverb.selectors.Prioritized(config.priority_exponent),
+        remover=reverb.selectors.Fifo(),
+        max_size=config.max_replay_size,
+        rate_limiter=self.make_rate_limiter(single_process),
+        signature=self.signature())]
+
+  def make_adder(self, replay_client: reverb.Client) -> adders_lib.MuZeroAdder:
+    """An adder for one environment, with the paper's initial priority |v_0 - z_0|."""
+    config = self._config
+    priority_fn = targets.initial_priority_fn(config.td_steps, config.discount, config.two_player,
+                                              config.priority_epsilon)
+    return adders_lib.MuZeroAdder(replay_client, sequence_length=config.sequence_length,
+                                  priority_fns={self._table: priority_fn})
+
+  def make_dataset(self, replay_address: str) -> tf.data.Dataset:
+    """Prefetched batches of replayed sequences (Acme's `make_reverb_dataset`)."""
+    config = self._config
+    return datasets.make_reverb_dataset(
+        server_address=replay_address, batch_size=config.batch_size,
+        prefetch_size=config.prefetch_size, table=self._table,
+        num_parallel_calls=config.num_parallel_calls,
+        max_in_flight_samples_per_worker=config.batch_size)
+
+  def make_dataset_iterator(self, replay_address: str) -> Iterator[reverb.ReplaySample]:
+    """An iterator over `make_dataset`; sampling starts (and may block) once it exists."""
+    return iter(self.make_dataset(replay_address))
+
+  def make_network(self) -> networks.MuZeroNetwork:
+    """A network for this spec and `config.network`, variables created."""
+    return networks.make_network(self._spec, self._config.network)
+
+  def make_actor(self, network: networks.MuZeroNetwork,
+                 adders: Optional[List[adders_lib.MuZeroAdder]] = None,
+                 variable_source: Optional[core.VariableSource] = None,
+                 num_environments: int = 1, greedy: bool = False, seed: int = 0,
+                 wait_for_variables: bool = True) -> actor_lib.MuZeroActor:
+    """An actor for `num_environments` environments (greedy and without adders to evaluate)."""
+    return actor_lib.MuZeroActor(network, self._config, num_environments=num_environments,
+                                 adders=adders, variable_source=variable_source, greedy=greedy,
+                                 seed=seed, wait_for_variables=wait_for_variables)
+
+  def make_learner(self, network: networks.MuZeroNetwork, dataset,
+                   replay_client: Optional[reverb.Client] = None,
+                   counter: Optional[counting.Counter] = None,
+                   logger: Optional[loggers.Logger] = None,
+                   checkpoint_directory: Optional[str] = None,
+                   device: Optional[str] = None) -> learning.MuZeroLearner:
+    """The learner, reading `dataset` and writing priorities through `replay_client`."""
+    return learning.MuZeroLearner(network, dataset, self._config, replay_client=replay_client,
+                                  table=self._table, counter=counter, logger=logger,
+                                  checkpoint_directory=checkpoint_directory, device=device)

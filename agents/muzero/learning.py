@@ -1,0 +1,222 @@
+"""The MuZero learner: samples sequences from Reverb, unrolls the model, updates weights and priorities.
+
+One `step` = one batch: value, reward and policy targets from the replayed sequence
+(`agents.muzero.targets`), a K-step unroll of the network and the paper's loss
+(`agents.muzero.losses`) weighted by importance weights, one optimizer update, and new
+priorities |v_0 - z_0| (the network's value at the first position against its n-step target)
+written back to the replay table.
+
+The compute runs under `tf.device(device)`, the first GPU when TensorFlow sees one and the CPU
+otherwise; nothing else depends on the device.
+"""
+
+import time
+from typing import Dict, Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+import reverb
+import sonnet as snt
+import tensorflow as tf
+import tree
+from acme import core
+from acme.adders import reverb as adders
+from acme.utils import counting
+from acme.utils import loggers
+
+from agents.muzero import config as config_lib
+from agents.muzero import losses
+from agents.muzero import targets
+
+LEARNER_STEPS = 'learner_steps'
+
+
+def default_device() -> str:
+  """'/GPU:0' when TensorFlow sees a GPU, else '/CPU:0'."""
+  return '/GPU:0' if tf.config.list_logical_devices('GPU') else '/CPU:0'
+
+
+def make_optimizer(config: config_lib.MuZeroConfig, learning_rate: tf.Variable) -> snt.Optimizer:
+  """Momentum SGD (the paper's optimizer) or Adam, reading the rate from `learning_rate`."""
+  if config.optimizer == 'sgd':
+    return snt.optimizers.Momentum(learning_rate, config.momentum)
+  if config.optimizer == 'adam':
+    return snt.optimizers.Adam(learning_rate)
+  raise ValueError(f'MuZeroConfig.optimizer={config.optimizer!r} is not allowed; allowed: '
+                   f'{config_lib.OPTIMIZERS}.')
+
+
+class MuZeroLearner(core.Learner):
+  """Acme learner and variable source for MuZero.
+
+  Variable groups for `get_variables`: the network's (`network.variable_groups()`: 'network',
+  'representation', 'dynamics', 'prediction') and 'learner_steps' (the step counter, so that
+  actors know the age of their weights and follow the temperature schedule).
+  """
+
+  def __init__(self,
+               network,
+               dataset: Union[tf.data.Dataset, Iterator[reverb.ReplaySample]],
+               config: config_lib.MuZeroConfig,
+               replay_client: Optional[reverb.Client] = None,
+               table: str = adders.DEFAULT_PRIORITY_TABLE,
+               counter: Optional[counting.Counter] = None,
+               logger: Optional[loggers.Logger] = None,
+               checkpoint_directory: Optional[str] = None,
+               device: Optional[str] = None):
+    """Makes the learner.
+
+    Args:
+      network: a `networks.MuZeroNetwork` with its variables created.
+      dataset: batches of `reverb.ReplaySample` (Acme's `make_reverb_dataset`), or an iterator of
+        them. The iterator is made on the first `step`.
+      config: the agent configuration (validated here).
+      replay_client: client of the replay server, for priority updates; None skips them.
+      table: the replay table's name.
+      counter: parent counter; the learner counts 'learner_steps' in it.
+      logger: where metrics go; Acme's default logger when None.
+      checkpoint_directory: where `save_checkpoint` / `restore_checkpoint` write and read; None
+        disables checkpointing.
+      device: TensorFlow device of the compute; `default_device()` when None.
+    """
+    self._config = config.validate()
+    self._network = network
+    self._dataset = dataset
+    self._iterator = None
+    self._replay_client = replay_client
+    self._table = table
+    self._counter = counting.Counter(counter, 'learner')
+    self._logger = logger or loggers.make_default_logger('learner', steps_key=LEARNER_STEPS)
+    self._device = device or default_device()
+    with tf.device(self._device):
+      self._learner_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name='learner_steps')
+      self._learning_rate = tf.Variable(config.learning_rate, dtype=tf.float32, trainable=False,
+                                        name='learning_rate')
+      self._optimizer = make_optimizer(config, self._learning_rate)
+      self._variables = list(network.trainable_variables)
+      # Sonnet optimizers make their slots on the first update; making them now lets
+      # `restore_checkpoint` fill them at once (the step counter and weights are already there).
+      self._optimizer._initialize(self._variables)  # pylint: disable=protected-access
+    self._checkpoint = tf.train.Checkpoint(network=network, optimizer=self._optimizer,
+                                           learner_steps=self._learner_steps)
+    self._checkpoint_manager = None
+    if checkpoint_directory:
+      self._checkpoint_manager = tf.train.CheckpointManager(
+          self._checkpoint, checkpoint_directory, max_to_keep=1)
+    self._last_step_time = None
+    # (keys [B], priorities [B]) written by the latest step, for inspection.
+    self.last_priorities = None
+
+  @property
+  def network(self):
+    return self._network
+
+  @property
+  def learner_steps(self) -> int:
+    return int(self._learner_steps.numpy())
+
+  @property
+  def state(self) -> Dict[str, object]:
+    """Checkpointable state, for `acme.tf.savers.Checkpointer` (network, optimizer, step)."""
+    return {'network': self._network, 'optimizer': self._optimizer,
+            'learner_steps': self._learner_steps}
+
+  @tf.function
+  def _train(self, sample: reverb.ReplaySample):
+    config = self._config
+    data = sample.data
+    value_target, reward_target, policy_target, policy_mask = losses.sequence_targets(
+        rewards=data.reward, discounts=data.discount,
+        search_policy=data.extras['search_policy'], root_values=data.extras['root_value'],
+        unroll_steps=config.unroll_steps, td_steps=config.td_steps, discount=config.discount,
+        two_player=config.two_player)
+    weights = targets.importance_weights(sample.info.probability, sample.info.table_size,
+                                         config.importance_sampling_exponent)
+    first_observation = tree.map_structure(lambda x: x[:, 0], data.observation)
+    actions = tf.cast(data.action[:, :config.unroll_steps], tf.int32)
+    # Past the end of an episode the stored actions are zero padding; uniformly random actions
+    # there train the model's absorbing states under every action the search may try.
+    random_actions = tf.random.stateless_uniform(
+        tf.shape(actions), seed=tf.stack([self._learner_steps, tf.constant(7, tf.int64)]),
+        maxval=self._network.num_actions, dtype=tf.int32)
+    actions = tf.where(policy_mask[:, :config.unroll_steps] > 0, actions, random_actions)
+    self._learning_rate.assign(config.learning_rate * tf.pow(
+        config.learning_rate_decay_rate,
+        tf.cast(self._learner_steps, tf.float32) / config.learning_rate_decay_steps))
+
+    with tf.GradientTape() as tape:
+      unrolled = losses.unroll(self._network, first_observation, actions)
+      loss = losses.muzero_loss(unrolled.value_logits, unrolled.reward_logits,
+                                unrolled.policy_logits, value_target, reward_target,
+                                policy_target, policy_mask, weights, config.value_loss_weight)
+      l2 = losses.l2_penalty(self._variables, config.weight_decay)
+      total_loss = loss.loss + l2
+    gradients = tape.gradient(total_loss, self._variables)
+    gradient_norm = tf.linalg.global_norm(gradients)
+    if config.max_gradient_norm is not None:
+      gradients, _ = tf.clip_by_global_norm(gradients, config.max_gradient_norm, gradient_norm)
+    self._optimizer.apply(gradients, self._variables)
+    self._learner_steps.assign_add(1)
+
+    priorities = tf.abs(unrolled.initial_value - value_target[:, 0]) + config.priority_epsilon
+    metrics = {
+        'total_loss': total_loss,
+        'value_loss': loss.value_loss,
+        'reward_loss': loss.reward_loss,
+        'policy_loss': loss.policy_loss,
+        'l2_loss': l2,
+        'gradient_norm': gradient_norm,
+        'learning_rate': self._learning_rate.read_value(),
+        'mean_priority': tf.reduce_mean(priorities),
+        'mean_value_target': tf.reduce_mean(value_target[:, 0]),
+        'mean_importance_weight': tf.reduce_mean(weights),
+    }
+    return metrics, priorities
+
+  def step(self):
+    """One learner update: sample, train, write new priorities, count and log."""
+    if self._iterator is None:
+      self._iterator = (iter(self._dataset) if isinstance(self._dataset, tf.data.Dataset)
+                        else self._dataset)
+    sample = next(self._iterator)
+    with tf.device(self._device):
+      metrics, priorities = self._train(sample)
+    keys, priorities = sample.info.key.numpy(), priorities.numpy()
+    self.last_priorities = (keys, priorities)
+    if self._replay_client is not None:
+      self._replay_client.mutate_priorities(
+          self._table, updates=dict(zip(keys.tolist(), priorities.tolist())))
+
+    now = time.time()
+    elapsed = now - self._last_step_time if self._last_step_time is not None else 0.0
+    self._last_step_time = now
+    counts = self._counter.increment(steps=1, walltime=elapsed)
+    result = {name: float(value.numpy()) for name, value in metrics.items()}
+    result['learner_steps_per_second'] = 1.0 / elapsed if elapsed > 0 else 0.0
+    result.update(counts)
+    self._logger.write(result)
+    return result
+
+  def get_variables(self, names: Sequence[str]) -> List[List[np.ndarray]]:
+    """The named variable groups as lists of numpy arrays, in the order of `names`."""
+    groups = dict(self._network.variable_groups())
+    groups[LEARNER_STEPS] = [self._learner_steps]
+    unknown = [name for name in names if name not in groups]
+    if unknown:
+      raise ValueError(f'unknown variable group(s) {unknown}; allowed: {sorted(groups)}.')
+    return [[variable.numpy() for variable in groups[name]] for name in names]
+
+  def save_checkpoint(self) -> str:
+    """Writes network, optimizer and step counter to the checkpoint directory; returns the path."""
+    if self._checkpoint_manager is None:
+      raise ValueError('this learner was made without a checkpoint_directory.')
+    return self._checkpoint_manager.save(checkpoint_number=self.learner_steps)
+
+  def restore_checkpoint(self) -> bool:
+    """Restores the latest checkpoint of the directory if there is one; returns whether it did."""
+    if self._checkpoint_manager is None:
+      raise ValueError('this learner was made without a checkpoint_directory.')
+    latest = self._checkpoint_manager.latest_checkpoint
+    if latest is None:
+      return False
+    self._checkpoint.restore(latest)
+    return True

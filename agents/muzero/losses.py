@@ -1,0 +1,151 @@
+"""The MuZero loss (paper, Methods and Appendix G; DESIGN.md section 4) and the model unroll.
+
+For each sequence and each unroll step k = 0..K:
+  value loss   CE(two_hot(h(z_k)), value_logits_k)            (every k; z_k = 0 when absorbing),
+  reward loss  CE(two_hot(h(u_{k-1})), reward_logits_k)       (k >= 1),
+  policy loss  CE(pi_k, policy_logits_k) * mask_k             (decision rows only),
+where CE(p, logits) = -sum_j p_j log softmax(logits)_j. Step k's loss is scaled by 1 for k = 0 and
+by 1/K for k >= 1 so that the total gradient does not grow with the unroll length (paper,
+Appendix G). The sample's loss is weighted by its importance weight, averaged over the batch,
+and an L2 penalty c * sum(w^2) / 2 is added (the pseudocode's `weight_decay * tf.nn.l2_loss`).
+"""
+
+from typing import NamedTuple, Sequence, Tuple
+
+import tensorflow as tf
+
+from agents.muzero import targets
+from networks import transforms
+
+DYNAMICS_GRADIENT_SCALE = 0.5
+
+
+class LossOutput(NamedTuple):
+  """The loss and its parts, each an importance-weighted batch mean (scalars unless noted).
+
+  Attributes:
+    loss: value_loss_weight * value_loss + reward_loss + policy_loss (no L2 penalty).
+    value_loss: value cross-entropy summed over the scaled unroll steps.
+    reward_loss: reward cross-entropy summed over the scaled unroll steps k >= 1.
+    policy_loss: policy cross-entropy summed over the scaled unroll steps.
+    per_sample_loss: [B] unweighted loss of each sequence.
+  """
+  loss: tf.Tensor
+  value_loss: tf.Tensor
+  reward_loss: tf.Tensor
+  policy_loss: tf.Tensor
+  per_sample_loss: tf.Tensor
+
+
+class Unroll(NamedTuple):
+  """Network predictions along K unrolled steps, batch first.
+
+  Attributes:
+    value_logits: [B, K + 1, value_support_size].
+    reward_logits: [B, K, reward_support_size], for steps 1..K.
+    policy_logits: [B, K + 1, num_actions].
+    initial_value: [B] scalar value predicted at step 0 (for new priorities).
+  """
+  value_logits: tf.Tensor
+  reward_logits: tf.Tensor
+  policy_logits: tf.Tensor
+  initial_value: tf.Tensor
+
+
+def cross_entropy(target_probabilities: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+  """[..., N] x [..., N] -> [...] -sum p log softmax(logits)."""
+  return -tf.reduce_sum(target_probabilities * tf.nn.log_softmax(logits), axis=-1)
+
+
+def step_scales(unroll_steps: int) -> tf.Tensor:
+  """[K + 1] loss scale of each unroll step: 1 for the first, 1/K after (K = 0: just [1])."""
+  return tf.constant([1.0] + [1.0 / max(unroll_steps, 1)] * unroll_steps, tf.float32)
+
+
+def muzero_loss(value_logits: tf.Tensor, reward_logits: tf.Tensor, policy_logits: tf.Tensor,
+                value_targets: tf.Tensor, reward_targets: tf.Tensor, policy_targets: tf.Tensor,
+                policy_mask: tf.Tensor, weights: tf.Tensor,
+                value_loss_weight: float = 1.0) -> LossOutput:
+  """The loss of the module docstring from logits and targets.
+
+  Args:
+    value_logits: [B, K + 1, V].
+    reward_logits: [B, K, R] for unroll steps 1..K.
+    policy_logits: [B, K + 1, A].
+    value_targets: [B, K + 1] scalar targets z_k (transformed and two-hot encoded here).
+    reward_targets: [B, K] scalar rewards u_0 .. u_{K-1}.
+    policy_targets: [B, K + 1, A] search policies (zeros where masked).
+    policy_mask: [B, K + 1] 1 where the policy target is a real search policy.
+    weights: [B] importance weights.
+    value_loss_weight: multiplies the value loss.
+
+  Returns:
+    LossOutput.
+  """
+  unroll_steps = reward_logits.shape[1]
+  scales = step_scales(unroll_steps)
+  value_ce = cross_entropy(
+      transforms.scalar_to_support(value_targets, value_logits.shape[-1]), value_logits)
+  reward_ce = cross_entropy(
+      transforms.scalar_to_support(reward_targets, reward_logits.shape[-1]), reward_logits)
+  policy_ce = cross_entropy(policy_targets, policy_logits) * policy_mask
+  value_loss = tf.reduce_sum(value_ce * scales, axis=1)
+  reward_loss = tf.reduce_sum(reward_ce * scales[1:], axis=1)
+  policy_loss = tf.reduce_sum(policy_ce * scales, axis=1)
+  per_sample = value_loss_weight * value_loss + reward_loss + policy_loss
+  weighted_mean = lambda x: tf.reduce_mean(weights * x)
+  return LossOutput(
+      loss=weighted_mean(per_sample),
+      value_loss=weighted_mean(value_loss),
+      reward_loss=weighted_mean(reward_loss),
+      policy_loss=weighted_mean(policy_loss),
+      per_sample_loss=per_sample)
+
+
+def l2_penalty(variables: Sequence[tf.Variable], weight_decay: float) -> tf.Tensor:
+  """weight_decay * sum over all variables of sum(w^2) / 2."""
+  if not variables or weight_decay == 0:
+    return tf.constant(0.0)
+  return weight_decay * tf.add_n([tf.nn.l2_loss(variable) for variable in variables])
+
+
+def unroll(network, observation, actions: tf.Tensor) -> Unroll:
+  """Runs the representation once and the dynamics K times along the replayed actions.
+
+  The latent entering each dynamics step has its gradient scaled by 1/2 (paper, Appendix G:
+  "we also scale the gradient at the start of the dynamics function by 1/2").
+
+  Args:
+    network: a `networks.MuZeroNetwork`.
+    observation: the batch of first observations [B, ...] (a dict for board games).
+    actions: int32 [B, K] actions a_0 .. a_{K-1}.
+
+  Returns:
+    Unroll.
+  """
+  output = network.initial_inference(observation)
+  value_logits, policy_logits, reward_logits = [output.value_logits], [output.policy_logits], []
+  initial_value = output.value
+  latent = output.latent
+  for k in range(actions.shape[1]):
+    latent = transforms.scale_gradient(latent, DYNAMICS_GRADIENT_SCALE)
+    output = network.recurrent_inference(latent, actions[:, k])
+    latent = output.latent
+    value_logits.append(output.value_logits)
+    policy_logits.append(output.policy_logits)
+    reward_logits.append(output.reward_logits)
+  return Unroll(value_logits=tf.stack(value_logits, axis=1),
+                reward_logits=tf.stack(reward_logits, axis=1),
+                policy_logits=tf.stack(policy_logits, axis=1),
+                initial_value=initial_value)
+
+
+def sequence_targets(rewards: tf.Tensor, discounts: tf.Tensor, search_policy: tf.Tensor,
+                     root_values: tf.Tensor, unroll_steps: int, td_steps: int, discount: float,
+                     two_player: bool) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+  """(value [B, K+1], reward [B, K], policy [B, K+1, A], policy mask [B, K+1]) targets."""
+  mask = targets.decision_mask(search_policy)
+  value = targets.value_targets(rewards, discounts, root_values, mask, unroll_steps + 1,
+                                td_steps, discount, two_player)
+  return (value, rewards[:, :unroll_steps], search_policy[:, :unroll_steps + 1],
+          mask[:, :unroll_steps + 1])

@@ -1,0 +1,126 @@
+"""Benchmark of learning: wall-clock and environment steps until MuZero solves CartPole-v1.
+
+Single process (`agents.muzero.agent.MuZero` with `agents.muzero.config.cartpole()`): one
+actor steps `--num_envs` CartPole-v1 environments in lock-step with one batched search per step,
+and the learner runs the steps the observations pay for (samples_per_insert). Every
+`--eval_every_s` seconds of training, a greedy evaluator (no root noise, most-visited action)
+with the learner's latest weights plays 10 episodes, one per environment; CartPole-v1 counts as
+solved when their mean return is >= 475. Evaluation time is included in the wall clock.
+
+Outputs: terminal progress; Acme CSV and TensorBoard logs of actor and learner under
+`--output_dir`; the learning curve there as `learning_curve.png` when matplotlib is importable,
+else as `learning_curve.csv` (the path is printed); with `--json`, the last stdout line is
+{"solved": ..., "wall_s": ..., "env_steps": ..., "learner_steps": ..., "final_eval_return": ...}.
+
+  python -m bench.learn_cartpole [--time_budget_s=1800] [--seed=0] [--json]
+"""
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+from acme import specs  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from agents.muzero import actor as actor_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from agents.muzero import agent as agent_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from agents.muzero import loggers as loggers_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from environments import make_environment  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+SOLVED_RETURN = 475.0
+NUM_EVAL_EPISODES = 10
+
+
+def save_curve(rows, output_dir: str) -> str:
+  """learning_curve.png if matplotlib imports, else learning_curve.csv; returns the path."""
+  try:
+    import matplotlib  # pylint: disable=g-import-not-at-top
+    matplotlib.use('Agg')
+    from matplotlib import pyplot  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    path = os.path.join(output_dir, 'learning_curve.csv')
+    with open(path, 'w', newline='') as file:
+      writer = csv.DictWriter(file, fieldnames=list(rows[0]) if rows else ['wall_s'])
+      writer.writeheader()
+      writer.writerows(rows)
+    return path
+  path = os.path.join(output_dir, 'learning_curve.png')
+  figure, axis = pyplot.subplots(figsize=(7, 4))
+  axis.plot([row['env_steps'] for row in rows], [row['eval_return'] for row in rows], marker='o')
+  axis.axhline(SOLVED_RETURN, linestyle='--', color='gray')
+  axis.set_xlabel('environment steps')
+  axis.set_ylabel(f'greedy return (mean of {NUM_EVAL_EPISODES})')
+  axis.set_title('MuZero on CartPole-v1')
+  figure.savefig(path, dpi=100, bbox_inches='tight')
+  return path
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--time_budget_s', type=float, default=1800.0)
+  parser.add_argument('--seed', type=int, default=0)
+  parser.add_argument('--json', action='store_true',
+                      help='make the last stdout line a JSON summary')
+  parser.add_argument('--num_envs', type=int, default=None,
+                      help='environments per actor (default: the config\'s envs_per_actor)')
+  parser.add_argument('--eval_every_s', type=float, default=60.0)
+  parser.add_argument('--output_dir', default=None,
+                      help='default: runs/learn_cartpole/<seed>-<time>')
+  args = parser.parse_args()
+  command = f'python -m bench.learn_cartpole {" ".join(sys.argv[1:])}'.rstrip()
+  print(f'command: {command}', flush=True)
+  output_dir = args.output_dir or os.path.join(
+      'runs', 'learn_cartpole', f'{args.seed}-{time.strftime("%Y%m%d-%H%M%S")}')
+  os.makedirs(output_dir, exist_ok=True)
+
+  tf.random.set_seed(args.seed)
+  config = config_lib.cartpole()
+  num_envs = args.num_envs or config.envs_per_actor
+  environments = [make_environment('gym:CartPole-v1', seed=args.seed * 1000 + index)
+                  for index in range(num_envs)]
+  eval_environments = [make_environment('gym:CartPole-v1', seed=10**6 + args.seed * 1000 + index)
+                       for index in range(NUM_EVAL_EPISODES)]
+  spec = specs.make_environment_spec(environments[0])
+  agent = agent_lib.MuZero(
+      spec, config, num_environments=num_envs, seed=args.seed,
+      learner_logger=loggers_lib.make_logger('learner', output_dir, 'learner_steps',
+                                             time_delta=30.0))
+  loop = actor_lib.BatchedEnvironmentLoop(
+      environments, agent,
+      logger=loggers_lib.make_logger('actor', output_dir, 'steps', time_delta=15.0))
+  evaluator = agent.make_evaluator(num_environments=NUM_EVAL_EPISODES, seed=args.seed)
+
+  start = time.time()
+  rows, solved, eval_return = [], False, float('nan')
+  while time.time() - start < args.time_budget_s:
+    remaining = args.time_budget_s - (time.time() - start)
+    loop.run(max_seconds=min(args.eval_every_s, remaining))
+    evaluator.update_and_wait()
+    returns = actor_lib.run_one_episode_each(evaluator, eval_environments)
+    eval_return = float(np.mean(returns))
+    row = {'wall_s': round(time.time() - start, 1), 'env_steps': agent.num_observations,
+           'learner_steps': agent.learner_steps, 'eval_return': eval_return,
+           'eval_min': float(np.min(returns))}
+    rows.append(row)
+    print(f'[eval] {row}', flush=True)
+    if eval_return >= SOLVED_RETURN:
+      solved = True
+      break
+  wall_s = time.time() - start
+  curve_path = save_curve(rows, output_dir)
+  print(f'learning curve: {curve_path}; logs: {output_dir}', flush=True)
+  summary = {'solved': solved, 'wall_s': round(wall_s, 1), 'env_steps': agent.num_observations,
+             'learner_steps': agent.learner_steps, 'final_eval_return': eval_return}
+  agent.close()
+  print(('' if args.json else 'summary: ') + json.dumps(summary), flush=True)
+
+
+if __name__ == '__main__':
+  main()

@@ -1,0 +1,110 @@
+"""Benchmark of the MuZero learner: learner steps per second at batch 256, K = 5, CartPole network.
+
+Workload: `agents.muzero.config.cartpole()` network (MLP, latent 64, width 64, 41-bin supports)
+and targets (K = 5, n = 50, sequences of 56 steps), batch 256, Adam. The replay table is filled
+first with CartPole-v1 sequences from a uniformly random policy (uniform search policies, zero
+root values) written by the real adder, so the timed steps include the whole learner path:
+prioritized Reverb sampling through Acme's prefetched dataset, targets, the 5-step unroll, the
+loss, the update and the priority write-back. TensorFlow's intra- and inter-op pools are limited
+to `--threads`; without the flag the benchmark runs itself once per thread count in {1, 2}.
+Tracing (the first steps) is excluded.
+
+  python -m bench.learner [--threads=N] [--steps=100] [--batch_size=256] [--json]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+
+def measure(threads: int, steps: int, batch_size: int) -> dict:
+  """Learner steps per second with TensorFlow limited to `threads` threads."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf.config.threading.set_intra_op_parallelism_threads(threads)
+  tf.config.threading.set_inter_op_parallelism_threads(threads)
+  import gc  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import reverb  # pylint: disable=g-import-not-at-top
+  from acme import specs  # pylint: disable=g-import-not-at-top
+  from acme.utils import loggers  # pylint: disable=g-import-not-at-top
+  from agents.muzero import builder as builder_lib  # pylint: disable=g-import-not-at-top
+  from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top
+  from environments import make_environment  # pylint: disable=g-import-not-at-top
+
+  config = config_lib.cartpole()
+  config.batch_size = batch_size
+  config.min_replay_size = batch_size
+  environment = make_environment('gym:CartPole-v1', seed=0)
+  spec = specs.make_environment_spec(environment)
+  builder = builder_lib.MuZeroBuilder(config, spec)
+  server = reverb.Server(builder.make_replay_tables(single_process=True), port=None)
+  address = f'localhost:{server.port}'
+  client = reverb.Client(address)
+  adder = builder.make_adder(client)
+  rng = np.random.default_rng(0)
+  num_actions = spec.actions.num_values
+  extras = {'search_policy': np.full(num_actions, 1.0 / num_actions, np.float32),
+            'root_value': np.float32(0.0)}
+  inserted = 0
+  while inserted < 4 * batch_size:
+    timestep = environment.reset()
+    adder.add_first(timestep)
+    while not timestep.last():
+      action = np.int32(rng.integers(num_actions))
+      timestep = environment.step(action)
+      adder.add(action, timestep, extras)
+      inserted += 1
+  del adder
+  gc.collect()
+
+  learner = builder.make_learner(builder.make_network(), builder.make_dataset(address), client,
+                                 logger=loggers.NoOpLogger())
+  start = time.time()
+  for _ in range(3):
+    learner.step()
+  trace_s = time.time() - start
+  start = time.time()
+  for _ in range(steps):
+    learner.step()
+  elapsed = time.time() - start
+  server.stop()
+  return {'threads': threads, 'batch_size': batch_size, 'unroll_steps': config.unroll_steps,
+          'learner_steps_per_second': steps / elapsed,
+          'sequences_per_second': steps * batch_size / elapsed,
+          'trace_s': trace_s, 'timed_steps': steps, 'device': learner._device}  # pylint: disable=protected-access
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--threads', type=int, default=None,
+                      help='TensorFlow threads; default: run once with 1 and once with 2')
+  parser.add_argument('--steps', type=int, default=100, help='timed learner steps')
+  parser.add_argument('--batch_size', type=int, default=256)
+  parser.add_argument('--json', action='store_true', help='one JSON object per line on stdout')
+  args = parser.parse_args()
+  if args.threads is None:
+    print(f'command: python -m bench.learner {" ".join(sys.argv[1:])}'.rstrip(), file=sys.stderr)
+    for threads in (1, 2):
+      # A fresh process per thread count: TensorFlow fixes its pools when it starts.
+      command = [sys.executable, '-m', 'bench.learner', f'--threads={threads}',
+                 f'--steps={args.steps}', f'--batch_size={args.batch_size}'] + (
+                     ['--json'] if args.json else [])
+      subprocess.run(command, check=True)
+    return
+  result = measure(args.threads, args.steps, args.batch_size)
+  if args.json:
+    print(json.dumps(result), flush=True)
+  else:
+    print(f'threads={args.threads} batch={args.batch_size} K={result["unroll_steps"]}: '
+          f'{result["learner_steps_per_second"]:.1f} learner steps/s '
+          f'({result["sequences_per_second"]:.0f} sequences/s, trace {result["trace_s"]:.1f} s, '
+          f'{args.steps} timed steps on {result["device"]})', flush=True)
+
+
+if __name__ == '__main__':
+  main()

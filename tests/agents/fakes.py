@@ -1,0 +1,95 @@
+"""Tiny deterministic dm_env environments for the agent tests (acme.testing.fakes needs old gym)."""
+
+import dm_env
+import numpy as np
+from dm_env import specs
+
+
+class CountingEnvironment(dm_env.Environment):
+  """Episodes of `episode_length` steps; observation [t, 1], reward t + 1 after step t.
+
+  The last step ends with discount 0 (termination) or 1 (`truncate=True`, a time limit).
+  """
+
+  def __init__(self, episode_length: int = 4, num_actions: int = 2, truncate: bool = False):
+    self._episode_length = episode_length
+    self._num_actions = num_actions
+    self._truncate = truncate
+    self._t = 0
+
+  def _observation(self):
+    return np.asarray([self._t, 1.0], np.float32)
+
+  def reset(self):
+    self._t = 0
+    return dm_env.restart(self._observation())
+
+  def step(self, action):
+    assert 0 <= int(action) < self._num_actions
+    self._t += 1
+    reward = np.float32(self._t)
+    if self._t == self._episode_length:
+      discount = np.float32(1.0 if self._truncate else 0.0)
+      return dm_env.TimeStep(dm_env.StepType.LAST, reward, discount, self._observation())
+    return dm_env.transition(reward, self._observation(), discount=np.float32(1.0))
+
+  def observation_spec(self):
+    return specs.Array((2,), np.float32, name='observation')
+
+  def action_spec(self):
+    return specs.DiscreteArray(self._num_actions, dtype=np.int32, name='action')
+
+  def reward_spec(self):
+    return specs.Array((), np.float32, name='reward')
+
+  def discount_spec(self):
+    return specs.BoundedArray((), np.float32, 0.0, 1.0, name='discount')
+
+
+class DelayedRewardChain(dm_env.Environment):
+  """Three steps; the first action decides everything, and only planning sees it.
+
+  Action 0 at the start pays 0.3 at once (a myopic trap); action 1 pays nothing then, nothing on
+  the second step and 1.0 on the third. Later actions do not matter. Optimal return: 1.0.
+  Observations one-hot encode (step, first action).
+  """
+
+  NUM_STATES = 7  # start, then (step 1..3) x (branch 0 or 1).
+
+  def __init__(self):
+    self._t = 0
+    self._branch = 0
+
+  def _observation(self):
+    one_hot = np.zeros(self.NUM_STATES, np.float32)
+    one_hot[0 if self._t == 0 else 1 + 2 * (self._t - 1) + self._branch] = 1.0
+    return one_hot
+
+  def reset(self):
+    self._t, self._branch = 0, 0
+    return dm_env.restart(self._observation())
+
+  def step(self, action):
+    action = int(action)
+    reward = 0.0
+    if self._t == 0:
+      self._branch = action
+      reward = 0.3 if action == 0 else 0.0
+    self._t += 1
+    if self._t == 3:
+      reward = 1.0 if self._branch == 1 else 0.0
+      return dm_env.TimeStep(dm_env.StepType.LAST, np.float32(reward), np.float32(0.0),
+                             self._observation())
+    return dm_env.transition(np.float32(reward), self._observation(), discount=np.float32(1.0))
+
+  def observation_spec(self):
+    return specs.Array((self.NUM_STATES,), np.float32, name='observation')
+
+  def action_spec(self):
+    return specs.DiscreteArray(2, dtype=np.int32, name='action')
+
+  def reward_spec(self):
+    return specs.Array((), np.float32, name='reward')
+
+  def discount_spec(self):
+    return specs.BoundedArray((), np.float32, 0.0, 1.0, name='discount')

@@ -1,0 +1,104 @@
+"""The actor with acme.EnvironmentLoop and the batched loop, and what it writes to Reverb."""
+
+import acme
+import numpy as np
+import pytest
+import tensorflow as tf
+from acme.utils import counting
+from acme.utils import loggers
+
+from agents.muzero import actor as actor_lib
+from agents.muzero import targets
+from tests.agents import conftest
+from tests.agents import fakes
+
+GAMMA = 0.997
+
+
+def test_environment_loop_writes_every_start_position_with_the_signature(make_replay):
+  # Episodes of 4 actions; items of K + n + 1 = 5 rows are longer than an episode, so every item
+  # runs into the final row and padding.
+  environment = fakes.CountingEnvironment(episode_length=4)
+  replay = make_replay(environment, conftest.tiny_config())
+  network = replay.builder.make_network()
+  actor = replay.builder.make_actor(network, [replay.builder.make_adder(replay.client)])
+  loop = acme.EnvironmentLoop(environment, actor, logger=loggers.NoOpLogger())
+  loop.run(num_episodes=3)
+
+  assert replay.size() == 3 * 4  # One item per action.
+  signature = replay.builder.signature()
+  starts = set()
+  for sample in replay.sample(60):
+    data = sample.data
+    tf.nest.map_structure(lambda spec, x: np.testing.assert_equal(
+        (tuple(spec.shape), spec.dtype.as_numpy_dtype), (x.shape, x.dtype)), signature, data)
+    start = int(data.observation[0, 0])
+    starts.add(start)
+    # Rows start..3 are decisions, row 4 - start the final observation [4, 1], then padding.
+    num_decisions = 4 - start
+    policy_sums = data.extras['search_policy'].sum(axis=-1)
+    np.testing.assert_allclose(policy_sums, [1.0] * num_decisions + [0.0] * (5 - num_decisions),
+                               rtol=1e-6)
+    np.testing.assert_array_equal(data.observation[num_decisions], [4.0, 1.0])
+    np.testing.assert_array_equal(data.observation[num_decisions + 1:], 0.0)
+    np.testing.assert_array_equal(data.reward[:num_decisions], np.arange(start + 1, 5))
+    np.testing.assert_array_equal(data.reward[num_decisions:], 0.0)
+    np.testing.assert_array_equal(data.discount[:num_decisions], [1.0] * (num_decisions - 1) + [0.0])
+    assert data.start_of_episode[0] == (start == 0)
+    # Initial priority: |v_0 - z_0| + epsilon from the stored extras.
+    z0 = targets.first_value_target(data.reward, data.discount, data.extras['root_value'],
+                                    policy_sums > 0.5, 2, GAMMA)
+    np.testing.assert_allclose(sample.info.priority,
+                               abs(data.extras['root_value'][0] - z0) + 1e-6, rtol=1e-5)
+  assert starts == {0, 1, 2, 3}
+
+
+def test_truncated_episodes_store_the_bootstrap_value(make_replay):
+  environment = fakes.CountingEnvironment(episode_length=3, truncate=True)
+  replay = make_replay(environment, conftest.tiny_config())
+  network = replay.builder.make_network()
+  conftest.set_value_bias(network, 3.0)
+  actor = replay.builder.make_actor(network, [replay.builder.make_adder(replay.client)])
+  acme.EnvironmentLoop(environment, actor, logger=loggers.NoOpLogger()).run(num_episodes=1)
+  final_value = network.initial_inference(tf.constant([[3.0, 1.0]])).value.numpy()[0]
+  for sample in replay.sample(20):
+    data = sample.data
+    final_row = 3 - int(data.observation[0, 0])
+    np.testing.assert_array_equal(data.observation[final_row], [3.0, 1.0])
+    np.testing.assert_allclose(data.extras['root_value'][final_row], final_value, rtol=1e-5)
+    assert data.discount[final_row - 1] == 1.0
+
+
+def test_batched_loop_steps_environments_of_different_lengths(make_replay):
+  environments = [fakes.CountingEnvironment(episode_length=length) for length in (2, 3, 5)]
+  replay = make_replay(environments[0], conftest.tiny_config())
+  adders = [replay.builder.make_adder(replay.client) for _ in environments]
+  actor = replay.builder.make_actor(replay.builder.make_network(), adders, num_environments=3)
+  counter = counting.Counter()
+  loop = actor_lib.BatchedEnvironmentLoop(environments, actor, counter=counter,
+                                          logger=loggers.NoOpLogger())
+  # 30 lock-step steps: 15 episodes of 2 steps, 10 of 3 and 6 of 5.
+  results = loop.run(num_steps=90)
+  lengths = sorted(result['episode_length'] for result in results)
+  assert lengths == [2] * 15 + [3] * 10 + [5] * 6
+  for result in results:
+    length = result['episode_length']
+    assert result['episode_return'] == length * (length + 1) / 2  # Rewards 1..length.
+  assert counter.get_counts() == {'episodes': 31, 'steps': 90}
+  assert replay.size() == 90
+  with pytest.raises(ValueError, match='num_environments=3'):
+    actor.select_action(np.zeros(2, np.float32))
+
+
+def test_sample_actions_follows_the_temperature():
+  rng = np.random.default_rng(0)
+  counts = np.asarray([[0, 10, 30, 0]] * 4000)
+  # T = 1: proportional to visits, never an unvisited action.
+  actions = actor_lib.sample_actions(counts, np.ones(4000), rng)
+  np.testing.assert_allclose(np.bincount(actions, minlength=4) / 4000, [0, .25, .75, 0], atol=0.03)
+  # T = 0.5: squared visits, 100 : 900.
+  actions = actor_lib.sample_actions(counts, np.full(4000, 0.5), rng)
+  np.testing.assert_allclose(np.bincount(actions, minlength=4) / 4000, [0, .1, .9, 0], atol=0.03)
+  # T = 0: the most visited; ties go to the lowest index.
+  np.testing.assert_array_equal(
+      actor_lib.sample_actions(np.asarray([[1, 5, 5], [9, 0, 1]]), np.zeros(2), rng), [1, 0])

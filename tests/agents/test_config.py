@@ -1,0 +1,65 @@
+"""MuZeroConfig: paper defaults, presets, and clear errors for impossible values."""
+
+import dataclasses
+import re
+
+import pytest
+
+import networks
+from agents.muzero import config as config_lib
+
+
+def test_defaults_are_the_papers_atari_settings():
+  config = config_lib.MuZeroConfig().validate()
+  assert (config.unroll_steps, config.td_steps, config.discount) == (5, 10, 0.997)
+  assert (config.num_simulations, config.pb_c_init, config.pb_c_base) == (50, 1.25, 19652.0)
+  assert (config.dirichlet_alpha, config.dirichlet_fraction) == (0.25, 0.25)
+  assert (config.priority_exponent, config.importance_sampling_exponent) == (1.0, 1.0)
+  assert config.weight_decay == 1e-4
+  assert config.network.value_support_size == config.network.reward_support_size == 601
+  assert config.sequence_length == 16
+  # Temperature 1 until 500k learner steps, 0.5 until 750k, then 0.25.
+  assert [config.temperature(step) for step in (0, 499_999, 500_000, 749_999, 750_000)] == [
+      1.0, 1.0, 0.5, 0.5, 0.25]
+  # 0.05 * 0.1^(step / 350k).
+  assert config.learning_rate_at(350_000) == pytest.approx(0.005)
+
+
+def test_presets_validate():
+  cartpole = config_lib.cartpole().validate()
+  assert cartpole.network.torso == 'mlp'
+  board = config_lib.board_game('tic_tac_toe').validate()
+  assert board.two_player and board.discount == 1.0 and board.td_steps == 9
+  assert board.priority_exponent == 0.0  # The paper samples board-game positions uniformly.
+  assert board.temperature(10**9, move_number=29) == 1.0
+  assert board.temperature(0, move_number=30) == 0.0
+  assert config_lib.board_game('chess').td_steps == 512
+
+
+@pytest.mark.parametrize('field, value, allowed', [
+    ('num_simulations', 0, 'an int >= 1'),
+    ('unroll_steps', 0, 'an int >= 1'),
+    ('td_steps', 0, 'an int >= 1'),
+    ('batch_size', 0, 'an int >= 1'),
+    ('discount', 0.0, r'a number in \(0.0, 1.0\]'),
+    ('discount', 1.5, r'a number in \(0.0, 1.0\]'),
+    ('dirichlet_fraction', -0.1, r'a number in \[0.0, 1.0\]'),
+    ('importance_sampling_exponent', 2.0, r'a number in \[0.0, 1.0\]'),
+    ('optimizer', 'rmsprop', "one of \\('sgd', 'adam'\\)"),
+    ('min_replay_size', 10**7, 'at most max_replay_size'),
+    ('temperature_schedule', ((5, 1.0),), 'the first at step 0'),
+    ('num_simulations', 2.5, 'an int >= 1'),
+])
+def test_validate_names_field_value_and_allowed_range(field, value, allowed):
+  config = dataclasses.replace(config_lib.MuZeroConfig(), **{field: value})
+  prefix = re.escape(f'MuZeroConfig.{field}={value!r} is not allowed; allowed: ')
+  with pytest.raises(ValueError, match=prefix + '.*' + allowed):
+    config.validate()
+
+
+def test_validate_rejects_bad_support_sizes():
+  config = config_lib.MuZeroConfig()
+  object.__setattr__(config.network, 'value_support_size', 0)  # Bypasses NetworkConfig's check.
+  with pytest.raises(ValueError, match=r'MuZeroConfig.network.value_support_size=0 is not allowed'):
+    config.validate()
+  assert isinstance(config_lib.MuZeroConfig().network, networks.NetworkConfig)

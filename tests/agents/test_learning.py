@@ -1,0 +1,151 @@
+"""The learner: priorities written back to Reverb, variable groups, checkpoints, board games."""
+
+import dataclasses
+
+import acme
+import numpy as np
+import pytest
+import tensorflow as tf
+from acme.utils import loggers
+
+import networks
+from agents.muzero import config as config_lib
+from agents.muzero import learning
+from agents.muzero import losses
+from environments import make_environment
+from tests.agents import conftest
+from tests.agents import fakes
+
+
+def filled_replay(make_replay, config, num_episodes=3):
+  environment = fakes.CountingEnvironment(episode_length=4)
+  replay = make_replay(environment, config)
+  actor = replay.builder.make_actor(replay.builder.make_network(),
+                                    [replay.builder.make_adder(replay.client)])
+  acme.EnvironmentLoop(environment, actor, logger=loggers.NoOpLogger()).run(num_episodes=num_episodes)
+  return replay
+
+
+def make_learner(replay, network=None, **kwargs):
+  network = network or replay.builder.make_network()
+  return replay.builder.make_learner(network, replay.builder.make_dataset(replay.address),
+                                     replay.client, logger=loggers.NoOpLogger(), **kwargs)
+
+
+def test_priorities_written_back_set_the_sampling_probabilities(make_replay):
+  # 12 items; a batch of 8 re-prioritises some of them, alpha = 1.
+  replay = filled_replay(make_replay, conftest.tiny_config(batch_size=8))
+  learner = make_learner(replay)
+  learner.step()
+  keys, priorities = learner.last_priorities
+  assert len(keys) == 8 and np.all(priorities > 0)
+  written = dict(zip(keys.tolist(), priorities.tolist()))
+
+  samples = replay.sample(300)
+  table_priorities = {int(s.info.key): float(s.info.priority) for s in samples}
+  assert len(table_priorities) == 12  # Every item seen at least once.
+  for key, priority in written.items():
+    np.testing.assert_allclose(table_priorities[key], priority, rtol=1e-5)
+  total = sum(table_priorities.values())
+  for sample in samples:
+    # P(i) = p_i^alpha / sum_k p_k^alpha with alpha = 1.
+    np.testing.assert_allclose(sample.info.probability, sample.info.priority / total, rtol=1e-4)
+    assert sample.info.table_size == 12
+
+
+def test_learner_priority_is_value_error_at_the_first_position(make_replay):
+  replay = filled_replay(make_replay, conftest.tiny_config(batch_size=4), num_episodes=1)
+  network = replay.builder.make_network()
+  conftest.set_value_bias(network, 2.0)
+  config = replay.builder.config
+  learner = make_learner(replay, network)
+  # Run the step on a known sample: the value the priority uses is the network's before update.
+  sample = next(replay.builder.make_dataset_iterator(replay.address))
+  observation = sample.data.observation[:, 0]
+  values_before = network.initial_inference(observation).value.numpy()
+  _, priorities = learner._train(sample)  # pylint: disable=protected-access
+  value_targets = losses.sequence_targets(
+      sample.data.reward, sample.data.discount, sample.data.extras['search_policy'],
+      sample.data.extras['root_value'], config.unroll_steps, config.td_steps, config.discount,
+      config.two_player)[0].numpy()
+  np.testing.assert_allclose(priorities.numpy(),
+                             np.abs(values_before - value_targets[:, 0]) + config.priority_epsilon,
+                             rtol=1e-5)
+
+
+def test_get_variables_honours_names(make_replay):
+  replay = filled_replay(make_replay, conftest.tiny_config(), num_episodes=1)
+  network = replay.builder.make_network()
+  learner = make_learner(replay, network)
+  groups = network.variable_groups()
+  steps, dynamics, everything = learner.get_variables(['learner_steps', 'dynamics', 'network'])
+  assert steps == [0]
+  assert len(dynamics) == len(groups['dynamics']) and len(everything) == len(groups['network'])
+  for value, variable in zip(dynamics, groups['dynamics']):
+    np.testing.assert_array_equal(value, variable.numpy())
+  with pytest.raises(ValueError, match='unknown variable group'):
+    learner.get_variables(['policy'])
+
+
+def test_checkpoint_restores_network_optimizer_and_step(make_replay, tmp_path):
+  replay = filled_replay(make_replay, conftest.tiny_config(), num_episodes=2)
+  learner = make_learner(replay, checkpoint_directory=str(tmp_path))
+  assert learner.restore_checkpoint() is False
+  learner.step()
+  learner.step()
+  learner.save_checkpoint()
+  expected = learner.get_variables(['network'])[0]
+  optimizer_state = [v.numpy() for v in learner.state['optimizer'].variables]
+  assert len(optimizer_state) > 1
+
+  restored = make_learner(replay, checkpoint_directory=str(tmp_path))
+  assert restored.restore_checkpoint() is True
+  assert restored.learner_steps == 2
+  for got, want in zip(restored.get_variables(['network'])[0], expected):
+    np.testing.assert_array_equal(got, want)
+  restored_optimizer_state = [v.numpy() for v in restored.state['optimizer'].variables]
+  assert len(restored_optimizer_state) == len(optimizer_state)
+  for got, want in zip(restored_optimizer_state, optimizer_state):
+    np.testing.assert_array_equal(got, want)
+  restored.step()
+  assert restored.learner_steps == 3
+  assert learning.default_device() == ('/GPU:0' if tf.config.list_logical_devices('GPU')
+                                       else '/CPU:0')
+
+
+def test_board_game_sequences_train_with_dict_observations(make_replay):
+  environment = make_environment('openspiel:tic_tac_toe')
+  config = dataclasses.replace(
+      config_lib.board_game('tic_tac_toe'), unroll_steps=2, num_simulations=4, batch_size=4,
+      min_replay_size=1, prefetch_size=1,
+      network=networks.NetworkConfig(torso='board', value_support_size=3, reward_support_size=3,
+                                     channels=4, num_blocks=1, head_hidden_size=8)).validate()
+  replay = make_replay(environment, config)
+  network = replay.builder.make_network()
+  actor = replay.builder.make_actor(network, [replay.builder.make_adder(replay.client)])
+  result = acme.EnvironmentLoop(environment, actor, logger=loggers.NoOpLogger()).run_episode()
+  length = result['episode_length']
+  assert replay.size() == length
+  # The item from the first move: its n = 9 step target is the outcome for the first player.
+  final_outcome = environment.player_returns()[0]
+  for sample in replay.sample(30):
+    data = sample.data
+    assert set(data.observation) == {'board', 'legal_actions', 'to_play'}
+    if data.start_of_episode[0]:
+      value = first_item_targets(data, config)
+      np.testing.assert_allclose(value[0], final_outcome)
+      # The second position's player is the opponent: the opposite outcome.
+      np.testing.assert_allclose(value[1], -final_outcome)
+  learner = make_learner(replay, network)
+  metrics = learner.step()
+  assert np.isfinite(metrics['total_loss'])
+  assert metrics['mean_importance_weight'] == 1.0  # Uniform replay, beta = 0.
+
+
+def first_item_targets(data, config):
+  batch = lambda x: tf.constant(np.asarray(x)[None])
+  value, _, _, _ = losses.sequence_targets(
+      batch(data.reward), batch(data.discount), batch(data.extras['search_policy']),
+      batch(data.extras['root_value']), config.unroll_steps, config.td_steps, config.discount,
+      config.two_player)
+  return value.numpy()[0]
