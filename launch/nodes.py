@@ -8,7 +8,7 @@ import json
 import os
 import threading
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import dm_env
 import launchpad as lp
@@ -89,14 +89,28 @@ class ReplayNode(lp.ReverbNode):
     _write_json(os.path.join(self._run_dir, REPLAY_RESTORED_FILE),
                 {'size': int(client.server_info()[self._table].current_size)})
     lp.wait_for_stop()
-    size = int(client.server_info()[self._table].current_size)
-    path = client.checkpoint()
+    size, path = self._checkpoint(client)
     _write_json(os.path.join(self._run_dir, REPLAY_CHECKPOINT_FILE), {'size': size, 'path': path})
     logging.info('replay: checkpointed %d items to %s', size, path)
     self._drain(client.server_address)
     # No `self._server.stop()`: it waits for every open stream, the learner's prefetching readers
     # included, which wait on the rate limiter forever.
     exit_if_own_process()
+
+  def _checkpoint(self, client: reverb.Client, attempts: int = 20) -> Tuple[int, str]:
+    """Checkpoints; returns (size, path) once no insert landed while it was written.
+
+    Actors may still be finishing their last inserts when the stop arrives; a size read on
+    either side of an unchanged table is the size of the checkpoint.
+    """
+    for _ in range(attempts):
+      before = int(client.server_info()[self._table].current_size)
+      path = client.checkpoint()
+      after = int(client.server_info()[self._table].current_size)
+      if before == after:
+        return after, path
+      time.sleep(0.2)
+    raise RuntimeError(f'the replay table kept changing during {attempts} checkpoints at stop.')
 
   def _drain(self, address: str):
     deadline = time.time() + self._drain_s
@@ -257,9 +271,12 @@ class ActorNode:
     self._logger = loggers_lib.make_logger(f'actor_{actor_id}', run_dir, time_delta=30.0, print_fn=None)
     self._seed = seed
     self._restarts = 0
+    self._actor = None
     self._loop = self._make_loop()
 
   def _make_loop(self) -> actor_lib.BatchedEnvironmentLoop:
+    if self._actor is not None:
+      self._actor.close()  # Sends the items already made; the episodes' unfinished tails are dropped.
     count = self._builder.config.envs_per_actor
     base_seed = self._seed + 10_000 * self._restarts
     environments = [_FaultTaggingEnvironment(self._environment_factory(base_seed + index))
@@ -284,6 +301,9 @@ class ActorNode:
         logging.exception('actor %d: %r; restarting its environments (restart %d, partial episodes '
                           'dropped).', self._actor_id, error, self._restarts)
         self._loop = self._make_loop()
+    # Close the writers while the replay still serves (it drains at stop): Acme's adders
+    # otherwise flush in `__del__`, waiting 10 s each on a server that is gone.
+    self._actor.close()
     exit_if_own_process()
 
   def weights_version(self) -> int:
@@ -294,33 +314,30 @@ class ActorNode:
 
 
 class EvaluatorNode:
-  """Plays greedy episodes (no noise, no adder) with the latest weights, every `period_s` seconds."""
+  """Plays one greedy episode (no noise, no adder) per environment with the latest weights,
+  every `period_s` seconds; the mean return is the program's evaluation return."""
 
   def __init__(self, config: config_lib.MuZeroConfig, environment_spec: specs.EnvironmentSpec,
                environment_factory: EnvironmentFactory, variable_server, run_dir: str, seed: int,
                num_episodes: int, period_s: float, num_threads: int = 1):
     limit_threads(num_threads)
     builder = builder_lib.MuZeroBuilder(config, environment_spec)
-    environments = [environment_factory(seed + index) for index in range(num_episodes)]
+    self._environments = [environment_factory(10**6 + seed + index) for index in range(num_episodes)]
     self._actor = builder.make_actor(builder.make_network(), None, variable_source=variable_server,
                                      num_environments=num_episodes, greedy=True, seed=seed)
-    self._loop = actor_lib.BatchedEnvironmentLoop(
-        environments, self._actor, logger=loggers_lib.make_logger('evaluator_episodes', run_dir, print_fn=None),
-        should_update=False)
     self._logger = loggers_lib.make_logger('evaluator', run_dir, steps_key=learning.LEARNER_STEPS,
                                            time_delta=0.0, print_fn=None)
-    self._num_episodes = num_episodes
     self._period_s = period_s
     self._last: Optional[Tuple[int, float]] = None
 
   def run(self):
     while True:
-      self._actor.update(wait=True)
+      self._actor.update_and_wait()
       learner_steps = self._actor.learner_steps
-      results = self._loop.run(num_episodes=self._num_episodes)
-      mean_return = float(np.mean([result['episode_return'] for result in results]))
-      self._last = (learner_steps, mean_return)
-      self._logger.write({learning.LEARNER_STEPS: learner_steps, 'evaluation_return': mean_return})
+      returns = actor_lib.run_one_episode_each(self._actor, self._environments)
+      self._last = (learner_steps, float(np.mean(returns)))
+      self._logger.write({learning.LEARNER_STEPS: learner_steps, 'evaluation_return': self._last[1],
+                          'evaluation_return_min': float(np.min(returns))})
       if lp.wait_for_stop(self._period_s):
         return
 
