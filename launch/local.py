@@ -8,6 +8,7 @@ refreshed here; every node's log is under RUN_DIR/logs, TensorBoard events under
 RUN_DIR/tensorboard, and RUN_DIR/status.json follows the run for scripts.
 """
 
+import faulthandler
 import os
 import sys
 import time
@@ -23,6 +24,8 @@ from launch import program as program_lib
 from launch import resources
 from launch import status as status_lib
 
+# Seconds after the stop begins at which the launcher prints its threads' stacks if still waiting.
+STOP_DIAGNOSIS_AFTER_S = 15
 LAUNCH_TYPES = ('local_mp', 'local_mt', 'test_mt', 'vertex_ai')
 CONFIGS = ('auto', 'cartpole', 'atari', 'board_game')
 
@@ -127,7 +130,10 @@ def follow(manager, status_path: str, interactive: bool) -> status_lib.Status:
     last_line = line
     if status.state != 'running':
       break
+  # If some node does not stop, show where every thread of this process is, to say why.
+  faulthandler.dump_traceback_later(STOP_DIAGNOSIS_AFTER_S, exit=False)
   manager.wait(raise_error=False)
+  faulthandler.cancel_dump_traceback_later()
   if interactive:
     print()
   return status_lib.read_status(status_path)

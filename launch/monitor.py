@@ -102,10 +102,12 @@ class MonitorNode:
     status.env_steps_per_s = (status.env_steps - previous.env_steps) / elapsed
     status.learner_steps_per_s = (status.learner_steps - previous.learner_steps) / elapsed
 
-  def _end(self, status: status_lib.Status, state: str, reason: str, finish_learner: bool):
+  def _end(self, status: status_lib.Status, state: str, reason: str, finish_learner: bool,
+           save_counter: bool = True):
     if finish_learner:
       status.learner_steps = int(self._learner.finish())
-    self._counter.save_to_disk()
+    if save_counter:
+      self._counter.save_to_disk()
     status.state, status.reason = state, reason
     status_lib.write_status(self._path, status)
     logging.info('monitor: run %s: %s', state, reason)
@@ -158,5 +160,6 @@ class MonitorNode:
         self._end(status, 'finished', reason, finish_learner=True)
         lp.stop()
         return
+    # The counter saves itself at the stop; its server may already be gone.
     self._end(status, 'finished', 'stopped by a signal (Ctrl-C or SIGTERM); checkpoints saved',
-              finish_learner=False)
+              finish_learner=False, save_counter=False)

@@ -276,7 +276,9 @@ class ActorNode:
 
   def _make_loop(self) -> actor_lib.BatchedEnvironmentLoop:
     if self._actor is not None:
-      self._actor.close()  # Sends the items already made; the episodes' unfinished tails are dropped.
+      # Sends the items already made (the learner still samples, so this returns) and frees the
+      # writers now: Acme's adders otherwise flush in `__del__`, 10 s each when it is slow.
+      self._actor.close()
     count = self._builder.config.envs_per_actor
     base_seed = self._seed + 10_000 * self._restarts
     environments = [_FaultTaggingEnvironment(self._environment_factory(base_seed + index))
@@ -301,9 +303,8 @@ class ActorNode:
         logging.exception('actor %d: %r; restarting its environments (restart %d, partial episodes '
                           'dropped).', self._actor_id, error, self._restarts)
         self._loop = self._make_loop()
-    # Close the writers while the replay still serves (it drains at stop): Acme's adders
-    # otherwise flush in `__del__`, waiting 10 s each on a server that is gone.
-    self._actor.close()
+    # No `self._actor.close()` here: its flush would wait on the rate limiter, which nothing
+    # samples from any more. The items already sent are in the replay's checkpoint.
     exit_if_own_process()
 
   def weights_version(self) -> int:

@@ -27,6 +27,20 @@ from launch import variable_server as variable_server_lib
 
 # Seconds the monitor waits on one call to the learner before calling it unresponsive.
 LEARNER_CALL_TIMEOUT_S = 300
+# Seconds a node waits on one call to the counter or, from the learner, the variable server.
+SERVICE_CALL_TIMEOUT_S = 30
+
+
+def fail_fast_handle(node: lp.CourierNode, timeout_s: float = SERVICE_CALL_TIMEOUT_S):
+  """A handle whose calls fail at once when the node is down, instead of waiting for it forever.
+
+  Courier clients wait for a server to come (back) by default; at stop, the counter and variable
+  server shut down while actors and learner may still call them, and such a call would never
+  return, so the caller would never see the stop. These services start before anything calls them.
+  """
+  handle = node.create_handle()
+  handle.set_client_kwargs(call_timeout=datetime.timedelta(seconds=timeout_s), wait_for_ready=False)
+  return handle
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,31 +96,33 @@ def make_program(config: config_lib.MuZeroConfig, environment_factory, settings:
     replay = program.add_node(nodes.ReplayNode(
         functools.partial(builder.make_replay_tables, single_process=False), run_dir, builder.table))
   with program.group('counter'):
-    counter = program.add_node(lp.CourierNode(nodes.CounterNode, run_dir))
+    counter_node = lp.CourierNode(nodes.CounterNode, run_dir)
+    program.add_node(counter_node)
   with program.group('variable_server'):
-    variable_server = program.add_node(lp.CourierNode(variable_server_lib.VariableServer))
+    variable_server_node = lp.CourierNode(variable_server_lib.VariableServer)
+    variable_server = program.add_node(variable_server_node)
   with program.group('learner'):
     learner_node = lp.CourierNode(
-        nodes.LearnerNode, config, environment_spec, replay, variable_server, counter, run_dir,
-        settings.resume, settings.publish_period, settings.checkpoint_period_s)
+        nodes.LearnerNode, config, environment_spec, replay, fail_fast_handle(variable_server_node),
+        fail_fast_handle(counter_node), run_dir, settings.resume, settings.publish_period,
+        settings.checkpoint_period_s)
     program.add_node(learner_node)
   with program.group('actor'):
+    # Actors wait for the first weights however long the learner takes to start.
     actors = [program.add_node(lp.CourierNode(
         nodes.ActorNode, actor_id, config, environment_spec, environment_factory, replay,
-        variable_server, counter, run_dir, settings.seed + 1000 * (actor_id + 1),
-        settings.actor_threads)) for actor_id in range(settings.num_actors)]
+        variable_server, fail_fast_handle(counter_node), run_dir,
+        settings.seed + 1000 * (actor_id + 1), settings.actor_threads))
+              for actor_id in range(settings.num_actors)]
   with program.group('evaluator'):
     evaluator = program.add_node(lp.CourierNode(
         nodes.EvaluatorNode, config, environment_spec, environment_factory, variable_server,
         run_dir, settings.seed, settings.eval_episodes, settings.eval_period_s,
         settings.actor_threads))
-  # The monitor must notice a dead learner instead of waiting for it to come back.
-  learner_for_monitor = learner_node.create_handle()
-  learner_for_monitor.set_client_kwargs(
-      call_timeout=datetime.timedelta(seconds=LEARNER_CALL_TIMEOUT_S), wait_for_ready=False)
   with program.group('monitor'):
     program.add_node(lp.CourierNode(
-        monitor_lib.MonitorNode, run_dir, builder.table, settings.stopping_rule, replay, counter,
-        variable_server, learner_for_monitor, evaluator, actors, settings.status_period_s,
-        settings.checkpoint_period_s))
+        monitor_lib.MonitorNode, run_dir, builder.table, settings.stopping_rule, replay,
+        fail_fast_handle(counter_node), variable_server,
+        fail_fast_handle(learner_node, LEARNER_CALL_TIMEOUT_S), evaluator, actors,
+        settings.status_period_s, settings.checkpoint_period_s))
   return program
