@@ -51,6 +51,7 @@ import json  # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+from networks.base import NetworkOutput  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import policies  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -58,15 +59,6 @@ OBSERVATION_SIZE = 4
 NUM_ACTIONS = 2
 LATENT_SIZE = 64
 HIDDEN_SIZE = 64
-
-
-class NetworkOutput(NamedTuple):
-  latent: tf.Tensor
-  reward: tf.Tensor
-  policy_logits: tf.Tensor
-  value: tf.Tensor
-  reward_logits: tf.Tensor
-  value_logits: tf.Tensor
 
 
 class BenchmarkNetwork(tf.Module):

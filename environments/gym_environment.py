@@ -13,6 +13,8 @@ import gymnasium
 import numpy as np
 from dm_env import specs
 
+from environments import specs as environment_specs
+
 
 def observation_spec_of(space: gymnasium.Space) -> specs.Array:
   """The 32-bit dm_env spec of what `convert_observation` returns for `space`."""
@@ -96,13 +98,13 @@ class GymnasiumEnvironment(dm_env.Environment):
     return self._observation_spec
 
   def action_spec(self) -> specs.DiscreteArray:
-    return specs.DiscreteArray(self._num_actions, dtype=np.int32, name='action')
+    return environment_specs.action_spec(self._num_actions)
 
   def reward_spec(self) -> specs.Array:
-    return specs.Array((), np.float32, name='reward')
+    return environment_specs.reward_spec()
 
   def discount_spec(self) -> specs.BoundedArray:
-    return specs.BoundedArray((), np.float32, 0.0, 1.0, name='discount')
+    return environment_specs.discount_spec()
 
   @property
   def gymnasium_environment(self) -> gymnasium.Env:

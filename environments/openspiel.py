@@ -22,6 +22,8 @@ import numpy as np
 import pyspiel
 from dm_env import specs
 
+from environments import specs as environment_specs
+
 
 def load_two_player_game(name: str) -> pyspiel.Game:
   """Loads `name` (e.g. 'tic_tac_toe', 'go(board_size=9)') and checks that MuZero can play it."""
@@ -116,10 +118,10 @@ class OpenSpielEnvironment(dm_env.Environment):
     }
 
   def action_spec(self) -> specs.DiscreteArray:
-    return specs.DiscreteArray(self._num_actions, dtype=np.int32, name='action')
+    return environment_specs.action_spec(self._num_actions)
 
   def reward_spec(self) -> specs.Array:
-    return specs.Array((), np.float32, name='reward')
+    return environment_specs.reward_spec()
 
   def discount_spec(self) -> specs.BoundedArray:
-    return specs.BoundedArray((), np.float32, 0.0, 1.0, name='discount')
+    return environment_specs.discount_spec()

@@ -1,18 +1,11 @@
 """Small networks for the search tests, with the networks.base.NetworkOutput fields."""
 
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import numpy as np
 import tensorflow as tf
 
-
-class NetworkOutput(NamedTuple):
-  latent: tf.Tensor
-  reward: tf.Tensor
-  policy_logits: tf.Tensor
-  value: tf.Tensor
-  reward_logits: tf.Tensor
-  value_logits: tf.Tensor
+from networks.base import NetworkOutput
 
 
 def _output(latent: tf.Tensor, reward: tf.Tensor, policy_logits: tf.Tensor,
