@@ -48,7 +48,7 @@ def _32_bit(dtype: np.dtype) -> np.dtype:
   return dtype
 
 
-class GymnasiumEnvironment(dm_env.Environment):
+class GymnasiumEnvironment(environment_specs.DiscreteActionSpecs, dm_env.Environment):
   """Wraps a gymnasium environment whose action space is `Discrete`.
 
   The seed is passed to the first `reset` (and to the action space); later resets continue the
@@ -96,15 +96,6 @@ class GymnasiumEnvironment(dm_env.Environment):
 
   def observation_spec(self) -> specs.Array:
     return self._observation_spec
-
-  def action_spec(self) -> specs.DiscreteArray:
-    return environment_specs.action_spec(self._num_actions)
-
-  def reward_spec(self) -> specs.Array:
-    return environment_specs.reward_spec()
-
-  def discount_spec(self) -> specs.BoundedArray:
-    return environment_specs.discount_spec()
 
   @property
   def gymnasium_environment(self) -> gymnasium.Env:

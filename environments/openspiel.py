@@ -54,7 +54,7 @@ def load_two_player_game(name: str) -> pyspiel.Game:
   return game
 
 
-class OpenSpielEnvironment(dm_env.Environment):
+class OpenSpielEnvironment(environment_specs.DiscreteActionSpecs, dm_env.Environment):
   """One game of a two-player zero-sum board game; see the module docstring for the conventions."""
 
   def __init__(self, game: pyspiel.Game):
@@ -116,12 +116,3 @@ class OpenSpielEnvironment(dm_env.Environment):
         'legal_actions': specs.BoundedArray((self._num_actions,), np.float32, 0.0, 1.0, name='legal_actions'),
         'to_play': specs.BoundedArray((), np.int32, 0, 1, name='to_play'),
     }
-
-  def action_spec(self) -> specs.DiscreteArray:
-    return environment_specs.action_spec(self._num_actions)
-
-  def reward_spec(self) -> specs.Array:
-    return environment_specs.reward_spec()
-
-  def discount_spec(self) -> specs.BoundedArray:
-    return environment_specs.discount_spec()
