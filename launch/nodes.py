@@ -24,6 +24,7 @@ from agents.muzero import builder as builder_lib
 from agents.muzero import config as config_lib
 from agents.muzero import learning
 from agents.muzero import loggers as loggers_lib
+from launch import status as status_lib
 
 EnvironmentFactory = Callable[[int], dm_env.Environment]
 PUBLISHED_GROUPS = ('network', learning.LEARNER_STEPS)
@@ -56,13 +57,6 @@ def exit_if_own_process() -> None:
     os._exit(0)  # pylint: disable=protected-access
 
 
-def _write_json(path: str, payload: dict) -> None:
-  temporary = f'{path}.tmp'
-  with open(temporary, 'w') as file:
-    json.dump(payload, file)
-  os.replace(temporary, path)
-
-
 class ReplayNode(lp.ReverbNode):
   """A Reverb node that restores from and checkpoints to the run directory.
 
@@ -86,11 +80,11 @@ class ReplayNode(lp.ReverbNode):
         port=lp.get_port_from_address(self._address.resolve()),
         checkpointer=reverb.checkpointers.DefaultCheckpointer(os.path.join(self._run_dir, 'replay')))
     client = self._server.localhost_client()
-    _write_json(os.path.join(self._run_dir, REPLAY_RESTORED_FILE),
+    status_lib.write_json_atomically(os.path.join(self._run_dir, REPLAY_RESTORED_FILE),
                 {'size': int(client.server_info()[self._table].current_size)})
     lp.wait_for_stop()
     size, path = self._checkpoint(client)
-    _write_json(os.path.join(self._run_dir, REPLAY_CHECKPOINT_FILE), {'size': size, 'path': path})
+    status_lib.write_json_atomically(os.path.join(self._run_dir, REPLAY_CHECKPOINT_FILE), {'size': size, 'path': path})
     logging.info('replay: checkpointed %d items to %s', size, path)
     self._drain(client.server_address)
     # No `self._server.stop()`: it waits for every open stream, the learner's prefetching readers
@@ -136,7 +130,7 @@ class CounterNode(counting.Counter):
         self.restore(json.load(file))
 
   def save_to_disk(self) -> None:
-    _write_json(self._path, self.save())
+    status_lib.write_json_atomically(self._path, self.save())
 
   def run(self):
     lp.wait_for_stop()

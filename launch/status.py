@@ -36,19 +36,24 @@ class Status:
       raise ValueError(f'status state {self.state!r} is not allowed; allowed: {", ".join(STATES)}.')
 
 
-def write_status(path: str, status: Status) -> None:
-  """Atomically replaces `path` with `status` as JSON."""
+def write_json_atomically(path: str, payload) -> None:
+  """Replaces `path` with `payload` as JSON, so that a reader sees the old file or the new one."""
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
-  handle, temporary = tempfile.mkstemp(dir=directory, prefix='.status-', suffix='.json')
+  handle, temporary = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.json')
   try:
     with os.fdopen(handle, 'w') as file:
-      json.dump(dataclasses.asdict(status), file, indent=2)
+      json.dump(payload, file, indent=2)
       file.write('\n')
     os.replace(temporary, path)
   except BaseException:
     os.unlink(temporary)
     raise
+
+
+def write_status(path: str, status: Status) -> None:
+  """Atomically replaces `path` with `status` as JSON."""
+  write_json_atomically(path, dataclasses.asdict(status))
 
 
 def read_status(path: str) -> Status:
