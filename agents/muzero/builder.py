@@ -50,7 +50,8 @@ class MuZeroBuilder:
     return self._table
 
   def extras_spec(self):
-    """The extras each decision stores: the search policy [A] and root value []."""
+    """The extras the actor gives per decision: search policy [A] and root value [] (the adder
+    adds its decision flag)."""
     num_actions = self._spec.actions.num_values
     return {
         'search_policy': specs.Array((num_actions,), np.float32, name='search_policy'),
@@ -58,9 +59,9 @@ class MuZeroBuilder:
     }
 
   def signature(self):
-    """The replay table's signature: sequences of K + n + 1 steps with the extras."""
-    return acme_adders.SequenceAdder.signature(
-        self._spec, self.extras_spec(), sequence_length=self._config.sequence_length)
+    """The replay table's signature: the columns of `adders_lib.column_lengths` with the extras."""
+    return adders_lib.MuZeroAdder.signature(self._spec, self.extras_spec(),
+                                            self._config.unroll_steps, self._config.td_steps)
 
   def make_rate_limiter(self, single_process: bool) -> reverb.rate_limiters.RateLimiter:
     """MinSize in one process (a SampleToInsertRatio there can deadlock actor and learner, which
@@ -92,7 +93,7 @@ class MuZeroBuilder:
     config = self._config
     priority_fn = targets.initial_priority_fn(config.td_steps, config.discount, config.two_player,
                                               config.priority_epsilon)
-    return adders_lib.MuZeroAdder(replay_client, sequence_length=config.sequence_length,
+    return adders_lib.MuZeroAdder(replay_client, config.unroll_steps, config.td_steps,
                                   priority_fns={self._table: priority_fn})
 
   def make_dataset(self, replay_address: str) -> tf.data.Dataset:

@@ -125,7 +125,7 @@ class MuZeroLearner(core.Learner):
     config = self._config
     data = sample.data
     value_target, reward_target, policy_target, policy_mask = losses.sequence_targets(
-        rewards=data.reward, discounts=data.discount,
+        rewards=data.reward, discounts=data.discount, decisions=data.extras['decision'],
         search_policy=data.extras['search_policy'], root_values=data.extras['root_value'],
         unroll_steps=config.unroll_steps, td_steps=config.td_steps, discount=config.discount,
         two_player=config.two_player)

@@ -140,12 +140,16 @@ def unroll(network, observation, actions: tf.Tensor) -> Unroll:
                 initial_value=initial_value)
 
 
-def sequence_targets(rewards: tf.Tensor, discounts: tf.Tensor, search_policy: tf.Tensor,
-                     root_values: tf.Tensor, unroll_steps: int, td_steps: int, discount: float,
+def sequence_targets(rewards: tf.Tensor, discounts: tf.Tensor, decisions: tf.Tensor,
+                     search_policy: tf.Tensor, root_values: tf.Tensor, unroll_steps: int,
+                     td_steps: int, discount: float,
                      two_player: bool) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
-  """(value [B, K+1], reward [B, K], policy [B, K+1, A], policy mask [B, K+1]) targets."""
-  mask = targets.decision_mask(search_policy)
-  value = targets.value_targets(rewards, discounts, root_values, mask, unroll_steps + 1,
+  """(value [B, K+1], reward [B, K], policy [B, K+1, A], policy mask [B, K+1]) targets.
+
+  rewards, discounts, decisions (the adder's flags) and root_values are [B, L]; search_policy is
+  [B, K + 1, A] (or longer: only its first K + 1 rows are read).
+  """
+  value = targets.value_targets(rewards, discounts, root_values, decisions, unroll_steps + 1,
                                 td_steps, discount, two_player)
   return (value, rewards[:, :unroll_steps], search_policy[:, :unroll_steps + 1],
-          mask[:, :unroll_steps + 1])
+          decisions[:, :unroll_steps + 1])

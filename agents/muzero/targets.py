@@ -1,19 +1,18 @@
 """Learning targets from replayed sequences: n-step values, rewards, policies, masks, weights.
 
-A replay item is a sequence of L = K + n + 1 rows written by `agents.muzero.adders.MuZeroAdder`.
-Row i holds the observation o_i, the action a_i taken there, the reward u_i and discount d_i of
+A replay item is a sequence of L = K + n + 1 rows written by `agents.muzero.adders.MuZeroAdder`
+(which keeps only the columns the learner reads: see its `column_lengths`). Row i holds the observation o_i, the action a_i taken there, the reward u_i and discount d_i of
 the step that followed, and the extras of the search run at o_i (search policy pi_i, root value
 v_i). After the last action of an episode comes one row with the final observation and zeros
 elsewhere (Acme's adders complete the row that way), then zero rows (padding) to length L.
 
-Two kinds of rows therefore exist:
-  - decision rows, where a search ran: their search policy sums to 1;
-  - rows past the last action (the final observation and padding): their search policy is all
-    zeros. These positions are absorbing (DESIGN.md section 4): reward 0, value target their
-    stored root value, policy loss masked out. The stored root value is 0 there except on the
-    final row of an episode cut by a time limit (discount 1), where the actor stores the
-    network's value of the final observation, so that targets bootstrap through truncation.
-The mask is derived from the search policy alone, so no extra field is stored.
+Two kinds of rows therefore exist, told apart by the adder's 'decision' extra (1 or 0):
+  - decision rows, where a search ran;
+  - rows past the last action (the final observation and padding). These positions are
+    absorbing (DESIGN.md section 4): reward 0, value target their stored root value, policy
+    loss masked out. The stored root value is 0 there except on the final row of an episode
+    cut by a time limit (discount 1), where the actor stores the network's value of the final
+    observation, so that targets bootstrap through truncation.
 
 Value target (paper, Appendix G / DESIGN.md section 4), for a decision row k:
   z_k = sum_{i<n} gamma^i D_{k,i} s^i u_{k+i} + gamma^n D_{k,n} s^n v_{k+n},
@@ -33,11 +32,6 @@ import numpy as np
 import tensorflow as tf
 
 
-def decision_mask(search_policy: tf.Tensor) -> tf.Tensor:
-  """[B, L, A] search policies -> [B, L] float32, 1 on rows where a search chose an action."""
-  return tf.cast(tf.reduce_sum(search_policy, axis=-1) > 0.5, tf.float32)
-
-
 def value_targets(rewards: tf.Tensor, discounts: tf.Tensor, root_values: tf.Tensor,
                   mask: tf.Tensor, num_targets: int, td_steps: int, discount: float,
                   two_player: bool = False) -> tf.Tensor:
@@ -47,7 +41,7 @@ def value_targets(rewards: tf.Tensor, discounts: tf.Tensor, root_values: tf.Tens
     rewards: [B, L] u_i, the reward after the action of row i.
     discounts: [B, L] d_i, the environment discount after the action of row i (0 at a terminal).
     root_values: [B, L] v_i, the search's root value at row i (bootstrap values).
-    mask: [B, L] 1 on decision rows (see `decision_mask`).
+    mask: [B, L] 1 on decision rows (the adder's 'decision' extra).
     num_targets: K + 1, the positions that get a target.
     td_steps: n.
     discount: gamma.
@@ -113,7 +107,7 @@ def initial_priority_fn(td_steps: int, discount: float, two_player: bool, epsilo
   def priority(trajectory: Any) -> float:
     """`trajectory`: an `acme.adders.reverb.base.Trajectory` of numpy arrays, time first."""
     extras = trajectory.extras
-    mask = np.sum(extras['search_policy'], axis=-1) > 0.5
+    mask = extras['decision'] > 0.5
     target = first_value_target(trajectory.reward, trajectory.discount, extras['root_value'],
                                 mask, td_steps, discount, two_player)
     return abs(float(extras['root_value'][0]) - target) + epsilon

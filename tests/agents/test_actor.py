@@ -34,20 +34,22 @@ def test_environment_loop_writes_every_start_position_with_the_signature(make_re
         (tuple(spec.shape), spec.dtype.as_numpy_dtype), (x.shape, x.dtype)), signature, data)
     start = int(data.observation[0, 0])
     starts.add(start)
-    # Rows start..3 are decisions, row 4 - start the final observation [4, 1], then padding.
+    # Rows start..3 are decisions, row 4 - start the final observation, then padding. The item
+    # keeps the first observation, K = 2 actions, K + 1 search policies and L = 5 of the rest.
     num_decisions = 4 - start
+    np.testing.assert_array_equal(data.observation, [[start, 1.0]])
+    np.testing.assert_array_equal(data.extras['decision'],
+                                  [1.0] * num_decisions + [0.0] * (5 - num_decisions))
     policy_sums = data.extras['search_policy'].sum(axis=-1)
-    np.testing.assert_allclose(policy_sums, [1.0] * num_decisions + [0.0] * (5 - num_decisions),
-                               rtol=1e-6)
-    np.testing.assert_array_equal(data.observation[num_decisions], [4.0, 1.0])
-    np.testing.assert_array_equal(data.observation[num_decisions + 1:], 0.0)
+    np.testing.assert_allclose(policy_sums, data.extras['decision'][:3], rtol=1e-6)
+    assert data.action.shape == (2,)
     np.testing.assert_array_equal(data.reward[:num_decisions], np.arange(start + 1, 5))
     np.testing.assert_array_equal(data.reward[num_decisions:], 0.0)
     np.testing.assert_array_equal(data.discount[:num_decisions], [1.0] * (num_decisions - 1) + [0.0])
     assert data.start_of_episode[0] == (start == 0)
     # Initial priority: |v_0 - z_0| + epsilon from the stored extras.
     z0 = targets.first_value_target(data.reward, data.discount, data.extras['root_value'],
-                                    policy_sums > 0.5, 2, GAMMA)
+                                    data.extras['decision'] > 0.5, 2, GAMMA)
     np.testing.assert_allclose(sample.info.priority,
                                abs(data.extras['root_value'][0] - z0) + 1e-6, rtol=1e-5)
   assert starts == {0, 1, 2, 3}
@@ -64,7 +66,7 @@ def test_truncated_episodes_store_the_bootstrap_value(make_replay):
   for sample in replay.sample(20):
     data = sample.data
     final_row = 3 - int(data.observation[0, 0])
-    np.testing.assert_array_equal(data.observation[final_row], [3.0, 1.0])
+    np.testing.assert_array_equal(data.extras['decision'][final_row - 1:final_row + 1], [1.0, 0.0])
     np.testing.assert_allclose(data.extras['root_value'][final_row], final_value, rtol=1e-5)
     assert data.discount[final_row - 1] == 1.0
 

@@ -65,7 +65,8 @@ def test_learner_priority_is_value_error_at_the_first_position(make_replay):
   values_before = network.initial_inference(observation).value.numpy()
   _, priorities = learner._train(sample)  # pylint: disable=protected-access
   value_targets = losses.sequence_targets(
-      sample.data.reward, sample.data.discount, sample.data.extras['search_policy'],
+      sample.data.reward, sample.data.discount, sample.data.extras['decision'],
+      sample.data.extras['search_policy'],
       sample.data.extras['root_value'], config.unroll_steps, config.td_steps, config.discount,
       config.two_player)[0].numpy()
   np.testing.assert_allclose(priorities.numpy(),
@@ -145,7 +146,8 @@ def test_board_game_sequences_train_with_dict_observations(make_replay):
 def first_item_targets(data, config):
   batch = lambda x: tf.constant(np.asarray(x)[None])
   value, _, _, _ = losses.sequence_targets(
-      batch(data.reward), batch(data.discount), batch(data.extras['search_policy']),
+      batch(data.reward), batch(data.discount), batch(data.extras['decision']),
+      batch(data.extras['search_policy']),
       batch(data.extras['root_value']), config.unroll_steps, config.td_steps, config.discount,
       config.two_player)
   return value.numpy()[0]

@@ -104,11 +104,6 @@ def test_too_short_sequences_are_rejected():
     targets.value_targets(*rows, num_targets=3, td_steps=3, discount=1.0)
 
 
-def test_decision_mask_from_search_policy():
-  policy = tf.constant([[[0.25, 0.75], [1.0, 0.0], [0.0, 0.0]]])
-  np.testing.assert_array_equal(targets.decision_mask(policy).numpy(), [[1, 1, 0]])
-
-
 def test_importance_weights_are_normalised_by_their_max():
   # N = 10, P = .1, .2, .4: 1/(N P) = 1, .5, .25, already at most 1.
   weights = targets.importance_weights(tf.constant([0.1, 0.2, 0.4]), 10, exponent=1.0)
