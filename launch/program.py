@@ -65,7 +65,8 @@ class RunSettings:
     publish_period: learner steps between two weight publications to the variable server.
     checkpoint_period_s: seconds between periodic checkpoints (learner, counter, replay).
     status_period_s: seconds between two rewrites of status.json.
-    eval_episodes: greedy episodes per evaluation (played in parallel, one environment each).
+    eval_episodes: greedy episodes per evaluation (played in parallel, one environment each); for
+      board games, games against a uniformly random player, half as each side.
     eval_period_s: seconds between two evaluations.
     actor_threads: TensorFlow threads of each actor and of the evaluator.
   """

@@ -1,0 +1,108 @@
+"""Plays a trained MuZero agent against a fixed opponent at a board game; prints win/draw/loss.
+
+The agent is the greedy actor (no noise, most visited move) of `config.board_game(GAME)` with the
+network of the latest learner checkpoint in RUN_DIR/learner; without --run_dir the network is
+untrained, a baseline. Half the games the agent moves first, half second; all games advance in
+lock-step, one batched search per ply (`agents.muzero.arena.play_games`). Opponents
+(`environments.opponents`): minimax (perfect play, small games only), random (uniform),
+mcts (OpenSpiel's MCTSBot, random rollouts, uct_c = 2, --mcts_simulations per move).
+
+  python -m bench.play --run_dir=RUN_DIR --game=tic_tac_toe --opponent=minimax --num_games=100
+  python -m bench.play --run_dir=RUN_DIR --game=connect_four --opponent=mcts --mcts_simulations=1000
+"""
+
+import argparse
+import os
+import sys
+import time
+from typing import Optional, Tuple
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+from acme import specs  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+import networks  # pylint: disable=g-import-not-at-top,wrong-import-position
+from agents.muzero import arena  # pylint: disable=g-import-not-at-top,wrong-import-position
+from agents.muzero import builder as builder_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from environments import openspiel  # pylint: disable=g-import-not-at-top,wrong-import-position
+from environments import opponents  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+def restore_network(network: networks.MuZeroNetwork, run_dir: str) -> Tuple[str, int]:
+  """Loads the network of the latest learner checkpoint of `run_dir`; returns (path, learner step).
+
+  Only the network (and the step, to report it) is read; the optimizer's slots are left out.
+  Raises ValueError when there is no checkpoint or it holds a network of another shape.
+  """
+  directory = os.path.join(run_dir, 'learner')
+  path = tf.train.latest_checkpoint(directory)
+  if path is None:
+    raise ValueError(f'--run_dir={run_dir!r} has no learner checkpoint in {directory!r}; allowed: '
+                     'the run directory of a launch.local run (or omit --run_dir to play an '
+                     'untrained network).')
+  learner_steps = tf.Variable(0, dtype=tf.int64)
+  try:
+    tf.train.Checkpoint(network=network, learner_steps=learner_steps).restore(
+        path).expect_partial().assert_existing_objects_matched()
+  except (AssertionError, ValueError) as error:
+    raise ValueError(f'the checkpoint {path!r} does not hold a network of the board_game preset for '
+                     f'this game ({error}); was the run trained on another game or config?') from error
+  return path, int(learner_steps.numpy())
+
+
+def make_actor(game: str, num_games: int, run_dir: Optional[str], seed: int):
+  """A greedy actor for `num_games` games and a line saying whose weights it plays with."""
+  environment = openspiel.OpenSpielEnvironment(openspiel.load_two_player_game(game))
+  builder = builder_lib.MuZeroBuilder(config_lib.board_game(game),
+                                      specs.make_environment_spec(environment))
+  tf.random.set_seed(seed)  # The untrained network's weights: a reproducible baseline.
+  network = builder.make_network()
+  if run_dir is None:
+    origin = 'agent: UNTRAINED network (no --run_dir), a baseline'
+  else:
+    path, learner_steps = restore_network(network, run_dir)
+    origin = f'agent: {path} (learner step {learner_steps})'
+  actor = builder.make_actor(network, num_environments=num_games, greedy=True, seed=seed)
+  return actor, f'{origin}, {builder.config.num_simulations} simulations per move, greedy'
+
+
+def _positive_int(text: str) -> int:
+  value = int(text)
+  if value < 1:
+    raise argparse.ArgumentTypeError(f'{value} is not allowed; it must be >= 1.')
+  return value
+
+
+def main(argv=None) -> arena.MatchResult:
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--run_dir', default=None,
+                      help='run directory of a launch.local run; omit to play an untrained network')
+  parser.add_argument('--game', default='tic_tac_toe', help='OpenSpiel game name')
+  parser.add_argument('--opponent', default='minimax', choices=opponents.OPPONENTS)
+  parser.add_argument('--num_games', type=_positive_int, default=100,
+                      help='games in all, half with the agent moving first')
+  parser.add_argument('--mcts_simulations', type=_positive_int, default=1000,
+                      help='simulations per move of the mcts opponent')
+  parser.add_argument('--seed', type=int, default=0,
+                      help="seeds the opponent, the search and an untrained network's weights")
+  args = parser.parse_args(argv)
+  print(f'command: python -m bench.play {" ".join(sys.argv[1:] if argv is None else argv)}'.rstrip())
+  try:
+    game = openspiel.load_two_player_game(args.game)
+    opponent = opponents.make_opponent(args.opponent, game, seed=args.seed,
+                                       mcts_simulations=args.mcts_simulations)
+    actor, origin = make_actor(args.game, args.num_games, args.run_dir, args.seed)
+  except ValueError as error:
+    parser.error(str(error))
+  print(origin)
+  start = time.time()
+  result = arena.play_games(actor, game, opponent, args.num_games)
+  print(result)
+  print(f'{time.time() - start:.1f} s, compiling the search included')
+  return result
+
+
+if __name__ == '__main__':
+  main()

@@ -1,0 +1,61 @@
+"""bench.play: restoring a run's network, and flag errors that name the value and what is allowed."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from acme import specs
+
+from agents.muzero import builder as builder_lib
+from agents.muzero import config as config_lib
+from bench import play
+from environments import openspiel
+
+
+def make_network(game: str):
+  environment = openspiel.OpenSpielEnvironment(openspiel.load_two_player_game(game))
+  builder = builder_lib.MuZeroBuilder(config_lib.board_game(game),
+                                      specs.make_environment_spec(environment))
+  return builder.make_network()
+
+
+def save_learner_checkpoint(network, run_dir: str, learner_steps: int) -> None:
+  """What the learner writes: network, optimizer and step in RUN_DIR/learner."""
+  checkpoint = tf.train.Checkpoint(network=network, optimizer=tf.Module(),
+                                   learner_steps=tf.Variable(learner_steps, dtype=tf.int64))
+  tf.train.CheckpointManager(checkpoint, os.path.join(run_dir, 'learner'), max_to_keep=1).save(
+      checkpoint_number=learner_steps)
+
+
+def test_restore_network_loads_the_weights_and_step_of_the_latest_checkpoint(tmp_path):
+  trained = make_network('tic_tac_toe')
+  for variable in trained.variables:
+    variable.assign(tf.random.normal(variable.shape, seed=1))
+  save_learner_checkpoint(trained, str(tmp_path), learner_steps=42)
+
+  fresh = make_network('tic_tac_toe')
+  path, learner_steps = play.restore_network(fresh, str(tmp_path))
+  assert (os.path.basename(path), learner_steps) == ('ckpt-42', 42)
+  for restored, saved in zip(fresh.variables, trained.variables):
+    np.testing.assert_array_equal(restored.numpy(), saved.numpy())
+
+
+def test_restore_network_errors_name_the_run_dir_and_the_mismatch(tmp_path):
+  with pytest.raises(ValueError, match=f"--run_dir='{tmp_path}' has no learner checkpoint"):
+    play.restore_network(make_network('tic_tac_toe'), str(tmp_path))
+  save_learner_checkpoint(make_network('connect_four'), str(tmp_path), learner_steps=1)
+  with pytest.raises(ValueError, match='does not hold a network of the board_game preset'):
+    play.restore_network(make_network('tic_tac_toe'), str(tmp_path))
+
+
+@pytest.mark.parametrize('flag, message', [
+    ('--opponent=alphabeta', "invalid choice: 'alphabeta' (choose from 'minimax', 'random', 'mcts')"),
+    ('--num_games=0', '0 is not allowed; it must be >= 1'),
+    ('--mcts_simulations=-5', '-5 is not allowed; it must be >= 1'),
+    ('--game=tic_tac_tow', "unknown OpenSpiel game 'tic_tac_tow'"),
+])
+def test_bad_flags_name_the_value_and_what_is_allowed(flag, message, capsys):
+  with pytest.raises(SystemExit):
+    play.main([flag])
+  assert message in capsys.readouterr().err

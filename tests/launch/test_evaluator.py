@@ -1,0 +1,60 @@
+"""The evaluator node: mean greedy return for single-player environments, mean score against a
+random player for board games, with the weights and step the variable server holds."""
+
+import dataclasses
+
+import numpy as np
+from acme import specs
+
+import networks
+from agents.muzero import builder as builder_lib
+from agents.muzero import config as config_lib
+from environments import make_environment
+from launch import nodes
+from launch import variable_server as variable_server_lib
+from tests.agents import conftest
+from tests.agents import fakes
+
+LEARNER_STEP = 7
+
+
+def make_evaluator(config, environment_factory, run_dir, num_episodes):
+  """An evaluator whose variable server holds a fresh network's weights from step LEARNER_STEP."""
+  spec = specs.make_environment_spec(environment_factory(0))
+  network = builder_lib.MuZeroBuilder(config, spec).make_network()
+  server = variable_server_lib.VariableServer()
+  server.publish(LEARNER_STEP, {
+      'network': [variable.numpy() for variable in network.variable_groups()['network']],
+      'learner_steps': [np.int64(LEARNER_STEP)]})
+  return nodes.EvaluatorNode(config, spec, environment_factory, server, str(run_dir), seed=0,
+                             num_episodes=num_episodes, period_s=1.0)
+
+
+def test_single_player_evaluation_is_the_mean_greedy_return(tmp_path):
+  # Every episode of the counting environment pays 1 + 2 + 3 + 4 = 10, whatever the actions.
+  evaluator = make_evaluator(conftest.tiny_config(),
+                             lambda seed: fakes.CountingEnvironment(episode_length=4), tmp_path,
+                             num_episodes=2)
+  figures = evaluator.evaluate()
+  assert figures == {'evaluation_return': 10.0, 'evaluation_return_min': 10.0,
+                     'learner_steps': LEARNER_STEP}
+  assert evaluator.last_evaluation() == (LEARNER_STEP, 10.0)
+
+
+def test_board_game_evaluation_is_the_mean_score_against_random_play(tmp_path):
+  config = dataclasses.replace(
+      config_lib.board_game('tic_tac_toe'), num_simulations=2,
+      network=networks.NetworkConfig(torso='board', value_support_size=3, reward_support_size=3,
+                                     channels=4, num_blocks=1, head_hidden_size=8))
+  evaluator = make_evaluator(config, lambda seed: make_environment('openspiel:tic_tac_toe', seed),
+                             tmp_path, num_episodes=4)
+  figures = evaluator.evaluate()
+
+  seats = {seat: [figures[f'vs_random_{outcome}_{seat}'] for outcome in ('wins', 'draws', 'losses')]
+           for seat in ('first', 'second')}
+  assert sum(seats['first']) == 2 and sum(seats['second']) == 2  # Half the games on each side.
+  wins, draws, losses = (a + b for a, b in zip(seats['first'], seats['second']))
+  assert figures['evaluation_return'] == (wins - losses) / 4
+  assert figures['evaluation_return_min'] == (-1.0 if losses else 0.0 if draws else 1.0)
+  assert figures['learner_steps'] == LEARNER_STEP
+  assert evaluator.last_evaluation() == (LEARNER_STEP, figures['evaluation_return'])
