@@ -84,3 +84,35 @@ class BanditNetwork(tf.Module):
     logits = tf.tile(self._prior_logits[None], [batch_size, 1])
     return _output(tf.zeros([batch_size, 1]), reward, logits,
                    tf.fill([batch_size], self._value))
+
+
+class GameTreeNetwork(tf.Module):
+  """Hand-built game tree: the latent state is the node's index, and tables give the rest.
+
+  Node 0 is the root; `children[n][a]` is the node that action a leads to from node n, with
+  reward `rewards[n][a]` for the player who moved; `values[n]` is node n's value for the player
+  to move there and `prior_logits[n]` its prior. A terminal position is a node whose children
+  are itself with reward 0 and value 0 (absorbing, as MuZero's model learns them).
+  """
+
+  def __init__(self, children: Sequence[Sequence[int]], rewards: Sequence[Sequence[float]],
+               values: Sequence[float], prior_logits: Sequence[Sequence[float]]):
+    super().__init__()
+    self.num_actions = len(children[0])
+    self._children = tf.constant(children, tf.int32)
+    self._rewards = tf.constant(rewards, tf.float32)
+    self._values = tf.constant(values, tf.float32)
+    self._prior_logits = tf.constant(prior_logits, tf.float32)
+
+  def initial_inference(self, observation: tf.Tensor) -> NetworkOutput:
+    root = tf.zeros([tf.shape(observation)[0]], tf.int32)
+    return self._output(root, tf.zeros([tf.shape(observation)[0]]))
+
+  def recurrent_inference(self, latent: tf.Tensor, action: tf.Tensor) -> NetworkOutput:
+    node = tf.cast(latent[:, 0], tf.int32)
+    edge = tf.stack([node, action], axis=1)
+    return self._output(tf.gather_nd(self._children, edge), tf.gather_nd(self._rewards, edge))
+
+  def _output(self, node: tf.Tensor, reward: tf.Tensor) -> NetworkOutput:
+    return _output(tf.cast(node, tf.float32)[:, None], reward,
+                   tf.gather(self._prior_logits, node), tf.gather(self._values, node))
