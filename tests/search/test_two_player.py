@@ -80,8 +80,8 @@ def _win_in_one_network(winning_action: int) -> tiny_networks.GameTreeNetwork:
 def test_a_win_in_one_is_found_with_few_simulations(winning_action):
   # The pseudocode scores unvisited children 0 after normalisation, i.e. as losses (-1) with
   # known bounds, so the search keeps re-visiting a move whose first visit looked even (0)
-  # before it tries the next: the win at index 3 is first tried at simulation 8 and first
-  # selected at 11 (computed by hand along the pUCT scores). 16 leaves a margin.
+  # before it tries the next: with the win at index 3 it first selects the win at 11
+  # simulations (measured over 4..60). 16 leaves a margin.
   output = policies.run_search(_win_in_one_network(winning_action), OBSERVATIONS, None, 0,
                                _two_player_config(num_simulations=16))
   assert output.selected_action.numpy().tolist() == [winning_action]
