@@ -39,8 +39,9 @@ NETWORKS = {
     'cartpole': ('cartpole mlp', specs.Array((4,), np.float32), 2,
                  NetworkConfig(latent_size=64, mlp_width=64, mlp_num_blocks=0,
                                value_support_size=21, reward_support_size=21), (1, 64, 256)),
-    'atari': ('atari resnet', specs.Array((96, 96, 96), np.uint8), 18,
-              NetworkConfig(num_past_actions=32), (1, 32)),
+    'atari': ('atari resnet', {'frames': specs.Array((96, 96, 96), np.uint8),
+                               'past_actions': specs.BoundedArray((32,), np.int32, 0, 17)}, 18,
+              NetworkConfig(), (1, 32)),
 }
 
 
@@ -62,7 +63,8 @@ def time_calls(function: Callable[[], Tuple[tf.Tensor, ...]]) -> Tuple[float, fl
   return compile_seconds, statistics.median(repetitions)
 
 
-def benchmark(name: str, observation_spec: specs.Array, num_actions: int, config: NetworkConfig,
+def benchmark(name: str, observation_spec: observations.ObservationSpec, num_actions: int,
+              config: NetworkConfig,
               batch_sizes: Tuple[int, ...]) -> List[Tuple[str, str, int, float, float]]:
   """Rows (network, function, batch size, compile seconds, seconds per call) for one network."""
   network = muzero.make_network((observation_spec, num_actions), config)
@@ -72,14 +74,10 @@ def benchmark(name: str, observation_spec: specs.Array, num_actions: int, config
   rows = []
   for batch_size in batch_sizes:
     observation = observations.dummy_observation(observation_spec, batch_size)
-    past_actions = None
-    if config.num_past_actions:
-      past_actions = tf.constant(
-          generator.integers(0, num_actions, (batch_size, config.num_past_actions)), tf.int32)
-    latent = network.initial_inference(observation, past_actions).latent
+    latent = network.initial_inference(observation).latent
     action = tf.constant(generator.integers(0, num_actions, batch_size), tf.int32)
     rows.append((name, 'initial_inference', batch_size,
-                 *time_calls(lambda: initial_inference(observation, past_actions))))
+                 *time_calls(lambda: initial_inference(observation))))
     rows.append((name, 'recurrent_inference', batch_size,
                  *time_calls(lambda: recurrent_inference(latent, action))))
   return rows

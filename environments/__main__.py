@@ -25,7 +25,7 @@ def main(_):
     timestep = environment.reset()
     while not timestep.last():
       observation = timestep.observation
-      if isinstance(observation, dict):  # Board games: random among the legal moves.
+      if isinstance(observation, dict) and 'legal_actions' in observation:  # Board games: legal moves only.
         action = rng.choice(np.flatnonzero(observation['legal_actions']))
       else:
         action = rng.integers(num_actions)

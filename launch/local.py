@@ -12,6 +12,7 @@ import faulthandler
 import os
 import sys
 import time
+from typing import Optional
 
 import launchpad as lp
 from absl import app
@@ -31,6 +32,8 @@ CONFIGS = ('auto', 'cartpole', 'atari', 'board_game')
 
 _ENV = flags.DEFINE_string('env', 'gym:CartPole-v1', 'Environment id (gym:..., atari:..., openspiel:...).')
 _CONFIG = flags.DEFINE_string('config', 'auto', f'Agent preset, one of {CONFIGS}; auto picks by --env.')
+_ATARI_SIZE = flags.DEFINE_string('atari_size', None, f'Size of the atari preset, one of '
+                                  f'{config_lib.ATARI_SIZES} (default: {config_lib.ATARI_SIZES[0]}).')
 _NUM_ACTORS = flags.DEFINE_integer('num_actors', os.cpu_count() or 1, 'Actor nodes (default: cores).')
 _ENVS_PER_ACTOR = flags.DEFINE_integer('envs_per_actor', None, 'Environments per actor (default: preset).')
 _NUM_SIMULATIONS = flags.DEFINE_integer('num_simulations', None, 'Search simulations per move (default: preset).')
@@ -51,19 +54,32 @@ class FlagError(ValueError):
   """A flag whose value cannot work; raised before anything is launched."""
 
 
-def make_config(preset: str, environment_id: str) -> config_lib.MuZeroConfig:
-  """The agent preset for --config (auto: board games by 'openspiel:', Atari by 'atari:')."""
+def make_config(preset: str, environment_id: str,
+                atari_size: Optional[str] = None) -> config_lib.MuZeroConfig:
+  """The agent preset for --config (auto: board games by 'openspiel:', Atari by 'atari:').
+
+  `atari_size` (--atari_size) picks the size of the atari preset and is refused with any other.
+  """
   if preset not in CONFIGS:
     raise FlagError(f'--config={preset!r} is not allowed; allowed: {", ".join(CONFIGS)}.')
   prefix, _, name = environment_id.partition(':')
   if preset == 'auto':
     preset = {'openspiel': 'board_game', 'atari': 'atari'}.get(prefix, 'cartpole')
+  if atari_size is not None and preset != 'atari':
+    raise FlagError(f'--atari_size={atari_size!r} applies to the atari preset only, not to '
+                    f'--config={preset} (for --env={environment_id!r}).')
   if preset == 'board_game':
     if prefix != 'openspiel':
       raise FlagError(f'--config=board_game needs an openspiel:... --env, not {environment_id!r}.')
     return config_lib.board_game(name)
   if preset == 'atari':
-    return config_lib.MuZeroConfig()
+    if prefix != 'atari':
+      raise FlagError(f'--config=atari needs an atari:... --env (any ALE game, e.g. atari:Pong), '
+                      f'not {environment_id!r}.')
+    try:
+      return config_lib.atari(atari_size or config_lib.ATARI_SIZES[0])
+    except ValueError as error:
+      raise FlagError(f'--atari_size: {error}') from error
   return config_lib.cartpole()
 
 
@@ -94,7 +110,7 @@ def settings_from_flags():
     factory(_SEED.value).close()
   except (ValueError, TypeError) as error:
     raise FlagError(f'--env={_ENV.value!r}: {error}') from error
-  config = make_config(_CONFIG.value, _ENV.value)
+  config = make_config(_CONFIG.value, _ENV.value, _ATARI_SIZE.value)
   overrides = {'envs_per_actor': _ENVS_PER_ACTOR.value, 'num_simulations': _NUM_SIMULATIONS.value}
   config = config_lib.dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
   try:

@@ -38,9 +38,9 @@ class NetworkConfig:
       after the first average pooling of the 'resnet' down-sampling (paper: 2, 3, 3).
     head_channels: channels of the 1x1 convolution that starts each 'resnet' and 'board' head.
     head_hidden_size: hidden width of the value and reward heads of 'resnet' and 'board'.
-    num_past_actions: past actions fed to the 'resnet' representation as constant planes a / A at
-      input resolution (paper: 32 for Atari, with 32 frames); 0 feeds none. When positive,
-      `initial_inference` needs `past_actions`, since the environment stacks only frames.
+
+  Past actions (the paper feeds Atari's 32 as planes a / A) are not sized here: they come with
+  the observation, whose spec says how many (see `networks.observations`).
   """
   torso: str = 'auto'
   value_support_size: int = 601
@@ -55,7 +55,6 @@ class NetworkConfig:
   downsample_blocks: Tuple[int, int, int] = (2, 3, 3)
   head_channels: int = 2
   head_hidden_size: int = 256
-  num_past_actions: int = 0
 
   def __post_init__(self):
     if self.torso not in TORSOS:
@@ -70,7 +69,7 @@ class NetworkConfig:
       value = getattr(self, field)
       if not isinstance(value, int) or value < 1:
         raise ValueError(f'NetworkConfig.{field}={value!r} is not allowed; it must be an int >= 1.')
-    for field in ('mlp_num_blocks', 'num_blocks', 'prediction_num_blocks', 'num_past_actions'):
+    for field in ('mlp_num_blocks', 'num_blocks', 'prediction_num_blocks'):
       value = getattr(self, field)
       if not isinstance(value, int) or value < 0:
         raise ValueError(f'NetworkConfig.{field}={value!r} is not allowed; it must be an int >= 0.')

@@ -27,13 +27,12 @@ _ZEROS = snt.initializers.Zeros()
 
 
 class Representation(snt.Module):
-  """Batched observation (and past actions) -> latent state scaled to [0, 1]."""
+  """Batched observation (past actions included, for Atari) -> latent state scaled to [0, 1]."""
 
   def __init__(self, torso: str, config: NetworkConfig, num_actions: int,
                name: str = 'representation'):
     super().__init__(name=name)
     self._num_actions = num_actions
-    self._num_past_actions = config.num_past_actions
     if torso == 'mlp':
       self._torso = torsos.ResidualMLP(config.mlp_width, config.mlp_num_blocks,
                                        output_size=config.latent_size, name='torso')
@@ -46,11 +45,8 @@ class Representation(snt.Module):
     else:
       self._torso = torsos.ConvStage(config.channels, config.num_blocks, name='torso')
 
-  def __call__(self, observation: observations.Observation,
-               past_actions: Optional[tf.Tensor] = None) -> tf.Tensor:
-    features = observations.network_input(observation)
-    if self._num_past_actions:
-      features = action_encoding.concat_scaled_planes(features, past_actions, self._num_actions)
+  def __call__(self, observation: observations.Observation) -> tf.Tensor:
+    features = observations.network_input(observation, self._num_actions)
     return transforms.min_max_scale(self._torso(features))
 
 
@@ -132,9 +128,6 @@ class MuZeroNetwork(snt.Module):
       raise ValueError(f'torso {torso!r} (NetworkConfig.torso={config.torso!r}) needs [H, W, C] '
                        f'network inputs, but observation spec {observation_spec} gives {input_shape}; '
                        "use torso 'mlp' or 'auto'.")
-    if config.num_past_actions and torso != 'resnet':
-      raise ValueError(f'NetworkConfig.num_past_actions={config.num_past_actions} needs the '
-                       f"'resnet' torso, not {torso!r}; set it to 0.")
     if not isinstance(num_actions, int) or num_actions < 1:
       raise ValueError(f'num_actions={num_actions!r} must be an int >= 1.')
     self.num_actions = num_actions
@@ -153,23 +146,17 @@ class MuZeroNetwork(snt.Module):
     self.dynamics = Dynamics(torso, config, num_actions)
     self.prediction = Prediction(torso, config, num_actions)
 
-  def initial_inference(self, observation: observations.Observation,
-                        past_actions: Optional[tf.Tensor] = None) -> NetworkOutput:
+  def initial_inference(self, observation: observations.Observation) -> NetworkOutput:
     """Predicts from a batch of observations; the reward fields are zeros.
 
     Args:
       observation: a batch matching `observation_spec` with a leading batch dimension B (a dict
-        of batches for board games).
-      past_actions: int [B, config.num_past_actions], oldest first; required exactly when
-        `config.num_past_actions > 0`.
+        of batches for board games and for Atari with past actions), or its `network_input`.
 
     Returns:
       NetworkOutput with zero `reward` and `reward_logits`.
     """
-    if (past_actions is None) != (self.config.num_past_actions == 0):
-      raise ValueError(f'past_actions must be given exactly when NetworkConfig.num_past_actions > 0 '
-                       f'(it is {self.config.num_past_actions}).')
-    latent = self.representation(observation, past_actions)
+    latent = self.representation(observation)
     policy_logits, value_logits = self.prediction(latent)
     value = transforms.support_to_scalar(value_logits)
     return NetworkOutput(
@@ -198,11 +185,7 @@ class MuZeroNetwork(snt.Module):
     Sonnet creates variables on first call; doing it up front makes `variables` complete for
     publishing to actors and gives `tf.train.Checkpoint.restore` something to restore into.
     """
-    past_actions = None
-    if self.config.num_past_actions:
-      past_actions = tf.zeros([1, self.config.num_past_actions], tf.int32)
-    output = self.initial_inference(observations.dummy_observation(self.observation_spec),
-                                    past_actions)
+    output = self.initial_inference(observations.dummy_observation(self.observation_spec))
     self.recurrent_inference(output.latent, tf.zeros([1], tf.int32))
 
   def variable_groups(self) -> Dict[str, List[tf.Variable]]:

@@ -1,6 +1,6 @@
 """The network contract the search relies on, duck-typed so that search/ never imports networks/."""
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import tensorflow as tf
 
@@ -26,8 +26,9 @@ class Network(Protocol):
 
   num_actions: int
 
-  def initial_inference(self, observation: tf.Tensor) -> InferenceOutput:
-    """Latent state, policy logits and value of a batch of observations [B, ...]."""
+  def initial_inference(self, observation: Any) -> InferenceOutput:
+    """Latent state, policy logits and value of a batch of observations [B, ...] (or of a nest,
+    e.g. a dict, of such batches)."""
 
   def recurrent_inference(self, latent: tf.Tensor, action: tf.Tensor) -> InferenceOutput:
     """Next latent state, reward, policy logits and value after `action` [B] int32."""

@@ -7,7 +7,7 @@ calls it. A search runs as two nested `tf.function`s:
     for the root's Dirichlet noise and Gamma(1) = Exp(1) variables for sampling the action;
   * an inner one, compiled with XLA, runs the root inference, every simulation with its network
     calls, and the choice of the action to play.
-They are traced once per input signature (observation shape, hence batch size, and dtype;
+They are traced once per input signature (observation shapes, hence batch size, and dtypes;
 whether a legal mask is given; no, one or one-per-row temperature) and called through the traced
 concrete function, which skips `tf.function`'s per-call dispatch (about 80 us here). Everything
 that changes from move to move is a tensor argument, so new observations, seeds, legal masks or
@@ -15,10 +15,11 @@ temperatures reuse the compiled code.
 """
 
 import weakref
-from typing import Callable, Dict, Hashable, MutableMapping, NamedTuple, Optional, Union
+from typing import Callable, Dict, Hashable, Mapping, MutableMapping, NamedTuple, Optional, Union
 
 import numpy as np
 import tensorflow as tf
+import tree
 
 from search import config as config_lib
 from search import network as network_lib
@@ -27,6 +28,8 @@ from search import search as search_lib
 from search import tree as tree_lib
 
 Seed = Union[int, np.ndarray, tf.Tensor]
+# A batch of observations, batch first: an array, or a nest of arrays (e.g. a dict).
+Observations = Union[np.ndarray, tf.Tensor, Mapping[str, Union[np.ndarray, tf.Tensor]]]
 Temperature = Union[float, tf.Tensor]
 
 
@@ -79,13 +82,14 @@ class SearchFn:
     search_fn._network = weakref.ref(network)  # pylint: disable=protected-access
     return search_fn
 
-  def __call__(self, observations: Union[np.ndarray, tf.Tensor],
+  def __call__(self, observations: Observations,
                legal_actions: Optional[Union[np.ndarray, tf.Tensor]], seed: Seed,
                temperature: Optional[Temperature] = None) -> SearchOutput:
     """Runs one search per observation.
 
     Args:
-      observations: [B, ...] batch of observations, as `initial_inference` takes them.
+      observations: [B, ...] batch of observations (or a nest of such batches, e.g. a dict), as
+        `initial_inference` takes them.
       legal_actions: [B, A] bool mask of the actions legal at each root (at least one per row),
         or None when every action is legal.
       seed: int or [2] integer seed of the stateless random numbers (root noise, action
@@ -101,25 +105,28 @@ class SearchFn:
         not an int or a [2] integer array; temperature is not finite and >= 0, or neither a
         scalar nor [B].
     """
-    observations = tf.convert_to_tensor(observations)
+    # Converted leaf by leaf: observations may be nests (dicts of Atari frames and past actions).
+    observations = tf.nest.map_structure(tf.convert_to_tensor, observations)
+    leaves = tree.flatten_with_path(observations)
+    batch_size = leaves[0][1].shape[0]
     if legal_actions is not None:
       legal_actions = tf.convert_to_tensor(_checked_legal_actions(
-          legal_actions, observations.shape[0], self._num_actions))
+          legal_actions, batch_size, self._num_actions))
     if temperature is not None:
-      temperature = tf.convert_to_tensor(_checked_temperature(temperature, observations.shape[0]))
+      temperature = tf.convert_to_tensor(_checked_temperature(temperature, batch_size))
     inputs = (observations, legal_actions, _as_seed(seed), temperature)
-    signature = (tuple(observations.shape), observations.dtype, legal_actions is None,
-                 None if temperature is None else tuple(temperature.shape))
+    signature = (tuple((path, tuple(leaf.shape), leaf.dtype) for path, leaf in leaves),
+                 legal_actions is None, None if temperature is None else tuple(temperature.shape))
     concrete_search = self._concrete_searches.get(signature)
     if concrete_search is None:
       concrete_search = self._search.get_concrete_function(*inputs)
       self._concrete_searches[signature] = concrete_search
-    # The concrete function takes its tensor arguments only: None was part of its trace.
-    return concrete_search(*[tensor for tensor in inputs if tensor is not None])
+    # The concrete function takes its tensor arguments only, flattened: None was part of its trace.
+    return concrete_search(*tf.nest.flatten([tensor for tensor in inputs if tensor is not None]))
 
-  def _search_graph(self, observations: tf.Tensor, legal_actions: Optional[tf.Tensor],
+  def _search_graph(self, observations: Observations, legal_actions: Optional[tf.Tensor],
                     seed: tf.Tensor, temperature: Optional[tf.Tensor]) -> SearchOutput:
-    batch_size, num_actions = observations.shape[0], self._num_actions
+    batch_size, num_actions = tf.nest.flatten(observations)[0].shape[0], self._num_actions
     exponential_alphas = [1.0] * num_actions
     noise_alphas = [self._config.dirichlet_alpha] * num_actions if self._config.add_noise else []
     gammas = tf.random.stateless_gamma([batch_size, len(noise_alphas) + num_actions], seed,
@@ -128,7 +135,7 @@ class SearchFn:
       temperature = tf.constant(self._config.temperature, tf.float32)
     return self._compiled_search(observations, legal_actions, gammas, temperature)
 
-  def _compiled_search_graph(self, observations: tf.Tensor, legal_actions: Optional[tf.Tensor],
+  def _compiled_search_graph(self, observations: Observations, legal_actions: Optional[tf.Tensor],
                              gammas: tf.Tensor, temperature: tf.Tensor) -> SearchOutput:
     config = self._config
     network = self._network()
@@ -168,7 +175,7 @@ _SEARCH_FNS: MutableMapping[object, Dict[config_lib.SearchConfig, SearchFn]] = (
 
 
 def run_search(network: network_lib.Network,
-               observations: Union[np.ndarray, tf.Tensor],
+               observations: Observations,
                legal_actions: Optional[Union[np.ndarray, tf.Tensor]],
                seed: Seed,
                config: config_lib.SearchConfig,

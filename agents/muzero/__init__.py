@@ -5,6 +5,7 @@ from agents.muzero.actor import MuZeroActor
 from agents.muzero.adders import MuZeroAdder
 from agents.muzero.agent import MuZero
 from agents.muzero.builder import MuZeroBuilder
+from agents.muzero.config import atari
 from agents.muzero.config import board_game
 from agents.muzero.config import cartpole
 from agents.muzero.config import MuZeroConfig

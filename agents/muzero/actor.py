@@ -143,8 +143,9 @@ class MuZeroActor(core.Actor):
       legal_actions = np.ones([len(observations), num_actions], bool)
     seed = np.asarray([self._seed, self._num_searches], np.int64)
     self._num_searches += 1
-    # The search takes one tensor: the network input (board-game dicts become planes here).
-    output = self._search(observations_lib.network_input(batch), legal_actions, seed, 0.0)
+    # The search takes one tensor: the network input (board-game and Atari dicts become planes).
+    output = self._search(observations_lib.network_input(batch, num_actions), legal_actions, seed,
+                          0.0)
     output = tree.map_structure(lambda x: x.numpy(), output)
     self.last_search = output
     if self._greedy:
@@ -179,7 +180,8 @@ class MuZeroActor(core.Actor):
     final_root_value = 0.0
     if next_timestep.last() and float(next_timestep.discount) > 0:
       # Truncated: the episode's future still has value; bootstrap from the network.
-      observation = observations_lib.network_input(stack_observations([next_timestep.observation]))
+      observation = observations_lib.network_input(stack_observations([next_timestep.observation]),
+                                                   self._network.num_actions)
       final_root_value = float(self._value_fn(observation).numpy()[0])
     self._adders[index].add(np.asarray(action, np.int32), next_timestep, extras,
                             final_root_value=final_root_value)
@@ -216,9 +218,10 @@ class MuZeroActor(core.Actor):
 class BatchedEnvironmentLoop(core.Worker):
   """Steps B environments in lock-step with one `select_actions` call per step.
 
-  Each environment is reset as soon as its episode ends; every finished episode is counted and
-  logged with its return, length, mean search root value, the loop's environment steps per
-  second and the age (learner step) of the actor's weights.
+  Each environment is reset as soon as its episode ends; environment steps are counted every
+  lock-step, and every finished episode is counted and logged with its return, length, mean
+  search root value, the loop's environment steps per second and the age (learner step) of the
+  actor's weights.
   """
 
   def __init__(self, environments: Sequence[dm_env.Environment], actor,
@@ -289,7 +292,7 @@ class BatchedEnvironmentLoop(core.Worker):
           self._root_value_sums[index] += float(root_values.root_value[index])
         if timestep.last():
           now = time.time()
-          counts = self._counter.increment(episodes=1, steps=int(self._lengths[index]))
+          counts = self._counter.increment(episodes=1)
           result = {
               'episode_return': float(self._returns[index]),
               'episode_length': int(self._lengths[index]),
@@ -303,6 +306,8 @@ class BatchedEnvironmentLoop(core.Worker):
           results.append(result)
           self._start(index)
       steps += count
+      # Counted as they happen, not at episode ends: an Atari episode lasts thousands of steps.
+      self._counter.increment(steps=count)
       if self._should_update:
         self._actor.update()
     return results

@@ -34,9 +34,6 @@ class MuZeroBuilder:
     if not isinstance(environment_spec.actions, specs.DiscreteArray):
       raise ValueError(f'action spec {environment_spec.actions} is not a DiscreteArray; MuZero '
                        'needs discrete actions.')
-    if config.network.num_past_actions:
-      raise ValueError(f'MuZeroConfig.network.num_past_actions={config.network.num_past_actions} '
-                       'is not supported by the MuZero actor and learner yet; allowed: 0.')
     self._config = config.validate()
     self._spec = environment_spec
     self._table = table

@@ -250,6 +250,55 @@ def cartpole() -> MuZeroConfig:
                             latent_size=64, mlp_width=64, mlp_num_blocks=0))
 
 
+# Sizes of the Atari preset, the default first; see `atari`.
+ATARI_SIZES = ('small', 'paper', 'tiny')
+
+
+def atari(size: str = 'small') -> MuZeroConfig:
+  """The paper's Atari settings for any ALE game (`atari:Pong`, `atari:Breakout`, ...).
+
+  Kept from the paper (Appendix F/G, pseudocode `make_atari_config`) in every size: the
+  down-sampling ResNet torso on 96x96 frames with past actions as planes, 601-bin categorical
+  value and reward supports, K = 5, td_steps = 10, discount 0.997, 50 simulations, Dirichlet
+  alpha 0.25 with fraction 0.25, temperature 1 / 0.5 / 0.25 at 0 / 500k / 750k learner steps,
+  momentum SGD (0.9) from 0.05 decaying by 0.1 every 350k steps, weight decay 1e-4, priority and
+  importance exponents 1. The observation's frame and past-action counts come from the
+  environment (`make_atari`: 4 and 4 by default; the paper stacks 32 and 32).
+
+  Sizes:
+    'small' (default): what a 2-core CPU machine runs, measured in BENCHMARKS.md ("Atari"): towers
+      of 2 blocks of 64 channels (paper: 16 of 256), a down-sampling stem of 32 channels and one
+      block per stage (paper: 128 channels, 2 / 3 / 3 blocks), heads of 128 hidden units, batch
+      32 (paper: 1024), 8 environments per actor, a 20k-sequence replay that starts sampling at
+      500 (the paper's actors fill a far larger one), 0.25 samples per insert so that a learner
+      step costs 128 environment steps, and fresh weights every 10 batched actor steps.
+    'paper': the paper's network (16-block towers of 256 channels) and batch 1024; out of reach
+      of a CPU (one learner step takes minutes), for accelerators.
+    'tiny': a network of 4 channels without residual blocks (its learner step traces in seconds,
+      where each block adds several), batch 8, a replay that samples from 32 sequences, 8
+      simulations over 2 environments per actor: runs end to end in seconds, to check the
+      program, not to learn.
+  """
+  if size not in ATARI_SIZES:
+    raise ValueError(f'Atari preset size {size!r} is not allowed; allowed: {", ".join(ATARI_SIZES)}.')
+  supports = dict(value_support_size=601, reward_support_size=601)
+  if size == 'paper':
+    return MuZeroConfig(batch_size=1024, network=NetworkConfig(torso='resnet', **supports))
+  if size == 'tiny':
+    return MuZeroConfig(
+        num_simulations=8, envs_per_actor=2, variable_update_period=10, batch_size=8,
+        max_replay_size=1_000, min_replay_size=32, samples_per_insert=1.0,
+        network=NetworkConfig(torso='resnet', channels=4, num_blocks=0, downsample_channels=4,
+                              downsample_blocks=(0, 0, 0), head_channels=2, head_hidden_size=8,
+                              **supports))
+  return MuZeroConfig(
+      envs_per_actor=8, variable_update_period=10, batch_size=32, max_replay_size=20_000,
+      min_replay_size=500, samples_per_insert=0.25,
+      network=NetworkConfig(torso='resnet', channels=64, num_blocks=2, downsample_channels=32,
+                            downsample_blocks=(1, 1, 1), head_channels=2, head_hidden_size=128,
+                            **supports))
+
+
 def board_game(game: str) -> MuZeroConfig:
   """The paper's board-game settings for an OpenSpiel game name, e.g. 'tic_tac_toe', 'chess'.
 

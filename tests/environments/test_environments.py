@@ -6,6 +6,7 @@ import pyspiel
 import pytest
 from acme import specs
 
+from environments import atari
 from environments import make_environment
 
 
@@ -89,25 +90,46 @@ class TestGymnasium:
 
 class TestAtari:
 
-  def test_preprocessed_frames_and_specs(self):
+  def test_preprocessed_frames_past_actions_and_specs(self):
     environment = make_environment('atari:Pong', seed=0)
     spec = specs.make_environment_spec(environment)
-    assert spec.observations.shape == (96, 96, 4) and spec.observations.dtype == np.uint8
+    _assert_32_bit(spec.observations)
+    frames, past_actions = spec.observations['frames'], spec.observations['past_actions']
+    assert frames.shape == (96, 96, 4) and frames.dtype == np.uint8
+    assert past_actions.shape == (4,) and past_actions.dtype == np.int32
+    assert (past_actions.minimum, past_actions.maximum) == (0, 5)
     assert spec.actions.num_values == 6
     timestep = environment.step(environment.reset() and 0)
-    assert timestep.observation.shape == (96, 96, 4) and timestep.observation.dtype == np.uint8
+    assert timestep.observation['frames'].shape == (96, 96, 4)
+    assert timestep.observation['frames'].dtype == np.uint8
 
-  def test_rgb_full_action_space_and_stack(self):
-    environment = make_environment('atari:Pong', seed=0, grayscale=False, frame_stack=2, full_action_space=True)
+  def test_past_actions_are_zeros_after_reset_then_the_last_actions_oldest_first(self):
+    environment = make_environment('atari:Pong', seed=0, num_past_actions=3)
+    timesteps = _roll(environment, [1, 2, 3, 4, 5])
+    assert [t.observation['past_actions'].tolist() for t in timesteps] == [
+        [0, 0, 0], [0, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5]]
+    assert environment.reset().observation['past_actions'].tolist() == [0, 0, 0]
+
+  def test_past_actions_restart_when_a_step_after_the_end_resets(self):
+    environment = atari.PastActions(make_environment('gym:CartPole-v1', seed=0), 2)
+    timesteps = _roll(environment, [1] * 100)  # Always pushing right ends the episode.
+    assert timesteps[-1].last() and timesteps[-1].observation['past_actions'].tolist() == [1, 1]
+    restarted = environment.step(1)
+    assert restarted.first() and restarted.observation['past_actions'].tolist() == [0, 0]
+
+  def test_rgb_full_action_space_stack_and_bare_frames(self):
+    environment = make_environment('atari:Pong', seed=0, grayscale=False, frame_stack=2,
+                                   num_past_actions=0, full_action_space=True)
     spec = specs.make_environment_spec(environment)
-    assert spec.observations.shape == (96, 96, 6)
+    assert spec.observations.shape == (96, 96, 6) and spec.observations.dtype == np.uint8
     assert spec.actions.num_values == 18
 
   def test_same_seed_same_frames(self):
     actions = [2, 3] * 10
 
     def frames(seed):
-      return np.stack([t.observation for t in _roll(make_environment('atari:Breakout', seed=seed), actions)])
+      return np.stack([t.observation['frames']
+                       for t in _roll(make_environment('atari:Breakout', seed=seed), actions)])
 
     np.testing.assert_array_equal(frames(1), frames(1))
 

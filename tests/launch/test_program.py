@@ -19,10 +19,10 @@ SMALL_RUN = ['--env=gym:CartPole-v1', '--num_actors=1', '--envs_per_actor=4', '-
              '--eval_episodes=2', '--eval_period_s=5', '--lp_termination_notice_secs=60']
 
 
-def _launch(run_dir, *flags, module='launch.local', timeout=400):
+def _launch(run_dir, *flags, module='launch.local', timeout=400, base_flags=SMALL_RUN):
   """Runs the program to its end; on a timeout kills its whole process group (local_mp nodes too)."""
   process = subprocess.Popen(
-      [sys.executable, '-m', module, f'--run_dir={run_dir}', *SMALL_RUN, *flags],
+      [sys.executable, '-m', module, f'--run_dir={run_dir}', *base_flags, *flags],
       cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES=''))
   try:

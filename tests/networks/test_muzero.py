@@ -164,18 +164,15 @@ def test_fresh_network_predicts_zero_value_and_reward():
   np.testing.assert_allclose(recurrent.reward, [0.0, 0.0], atol=1e-5)
 
 
-def test_past_actions_feed_the_atari_representation():
-  observation_spec, num_actions, _, _ = CASES['resnet']
-  config = NetworkConfig(num_past_actions=3, **TINY_CONV)
-  network = muzero.make_network((observation_spec, num_actions), config)
-  observation = random_observation(observation_spec, 1, seed=5)
-  first = network.initial_inference(observation, tf.constant([[0, 1, 2]]))
-  second = network.initial_inference(observation, tf.constant([[5, 1, 2]]))
+def test_past_actions_in_the_observation_feed_the_atari_representation():
+  frames_spec, num_actions, config, latent_shape = CASES['resnet']
+  spec = {'frames': frames_spec, 'past_actions': specs.BoundedArray((3,), np.int32, 0, num_actions - 1)}
+  network = muzero.make_network((spec, num_actions), config)
+  assert network.torso == 'resnet' and network.latent_shape == latent_shape
+  frames = random_observation(frames_spec, 1, seed=5)
+  first = network.initial_inference({'frames': frames, 'past_actions': tf.constant([[0, 1, 2]])})
+  second = network.initial_inference({'frames': frames, 'past_actions': tf.constant([[5, 1, 2]])})
   assert np.abs(first.latent - second.latent).max() > 1e-3
-  with pytest.raises(ValueError, match='past_actions'):
-    network.initial_inference(observation)
-  with pytest.raises(ValueError, match="needs the 'resnet' torso"):
-    muzero.MuZeroNetwork(BOARD_SPEC, 9, config)
 
 
 def test_action_encodings():

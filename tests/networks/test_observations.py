@@ -44,7 +44,7 @@ def test_infer_torso(spec, torso):
 def test_unsupported_observations_are_rejected_with_reason():
   with pytest.raises(ValueError, match='rank 2'):
     observations.infer_torso(specs.Array((3, 4), np.float32))
-  with pytest.raises(ValueError, match="no 'board' entry"):
+  with pytest.raises(ValueError, match="no 'board' or 'frames' entry"):
     observations.infer_torso({'pixels': specs.Array((3, 3, 1), np.float32)})
 
 
@@ -58,3 +58,29 @@ def test_network_input_is_idempotent():
                 {'board': np.ones((1, 3, 3, 3), np.float32), 'to_play': np.array([1], np.int32)}):
     once = observations.network_input(batch)
     np.testing.assert_array_equal(observations.network_input(once), once)
+
+
+ATARI_SPEC = {
+    'frames': specs.Array((2, 2, 3), np.uint8),
+    'past_actions': specs.BoundedArray((2,), np.int32, 0, 3),
+}
+
+
+def test_atari_dict_gets_one_plane_per_past_action_scaled_by_num_actions():
+  frames = np.full((2, 2, 2, 3), 255, np.uint8)
+  batch = {'frames': frames, 'past_actions': np.array([[0, 3], [2, 1]], np.int32)}
+  features = observations.network_input(batch, num_actions=4).numpy()
+  assert features.shape == (2, 2, 2, 5)
+  np.testing.assert_array_equal(features[..., :3], np.ones((2, 2, 2, 3)))
+  # Planes in the order of the past actions, oldest first, constant at a / A.
+  np.testing.assert_allclose(features[0, ..., 3:], np.broadcast_to([0.0, 0.75], (2, 2, 2)))
+  np.testing.assert_allclose(features[1, ..., 3:], np.broadcast_to([0.5, 0.25], (2, 2, 2)))
+  np.testing.assert_array_equal(observations.network_input(features), features)  # Idempotent.
+  assert observations.network_input_shape(ATARI_SPEC) == (2, 2, 5)
+  assert observations.infer_torso(ATARI_SPEC) == 'resnet'
+
+
+def test_past_actions_need_num_actions():
+  batch = observations.dummy_observation(ATARI_SPEC, batch_size=1)
+  with pytest.raises(ValueError, match="'past_actions' need num_actions"):
+    observations.network_input(batch)

@@ -123,6 +123,36 @@ def test_traces_once_per_batch_size_and_not_for_new_inputs():
   assert network.num_traces == 2
 
 
+class _DictInputNetwork:
+  """A RandomNetwork that reads {'x': [B, 3] float, 'y': [B, 2] int} as one [B, 5] observation."""
+
+  def __init__(self, network: tiny_networks.RandomNetwork):
+    self.num_actions = network.num_actions
+    self._network = network
+
+  def initial_inference(self, observation):
+    return self._network.initial_inference(
+        tf.concat([observation['x'], tf.cast(observation['y'], tf.float32)], axis=1))
+
+  def recurrent_inference(self, latent, action):
+    return self._network.recurrent_inference(latent, action)
+
+
+def test_dict_observations_search_like_the_array_they_stand_for():
+  network = tiny_networks.RandomNetwork(5, 3, seed=5)
+  config = _config(num_simulations=8, add_noise=True, temperature=1.0)
+  dict_search = policies.SearchFn(_DictInputNetwork(network), config)
+  array_search = policies.SearchFn(network, config)
+  for call in range(2):
+    observations = _observations(2, seed=call)
+    observations[:, 3:] = np.round(observations[:, 3:])
+    as_dict = {'x': observations[:, :3], 'y': observations[:, 3:].astype(np.int32)}
+    expected = array_search(observations, None, seed=call)
+    for field, value in zip(policies.SearchOutput._fields, dict_search(as_dict, None, seed=call)):
+      np.testing.assert_allclose(value, getattr(expected, field), rtol=1e-6, err_msg=field)
+  assert network.num_traces == 2  # Once per SearchFn: new dicts of the same shapes reuse the trace.
+
+
 def test_same_seed_same_search_with_noise_and_sampling():
   network = tiny_networks.RandomNetwork(5, 3, seed=6)
   config = _config(num_simulations=16, add_noise=True, dirichlet_alpha=0.3, temperature=1.0)
