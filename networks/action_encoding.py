@@ -4,8 +4,9 @@ Three encodings, chosen by torso (see `networks.muzero.Dynamics`):
   - vectors: the one-hot action concatenated to the latent;
   - Atari latents: one constant plane holding a / num_actions, the paper's bias plane
     (Appendix F), which also encodes past actions at the representation input;
-  - board latents: one constant plane per action, 1 on the taken action's plane and 0 elsewhere,
-    so that moves with no numeric order (a square, a column) stay distinct for the convolutions.
+  - board latents: the one-hot action laid over board-shaped planes (`concat_board_action_planes`),
+    so that a move that is a cell is drawn on that cell, as the paper encodes Go moves ("a plane
+    with a one at the stone's location", Appendix F).
 All encodings are in [0, 1], the range the latent is scaled to.
 """
 
@@ -17,10 +18,20 @@ def concat_one_hot(latent: tf.Tensor, action: tf.Tensor, num_actions: int) -> tf
   return tf.concat([latent, tf.one_hot(action, num_actions, dtype=latent.dtype)], axis=-1)
 
 
-def concat_one_hot_planes(latent: tf.Tensor, action: tf.Tensor, num_actions: int) -> tf.Tensor:
-  """[B, H, W, C], int [B] -> [B, H, W, C + num_actions]."""
-  one_hot = tf.one_hot(action, num_actions, dtype=latent.dtype)[:, None, None, :]
-  return tf.concat([latent, tf.ones_like(latent[..., :1]) * one_hot], axis=-1)
+def concat_board_action_planes(latent: tf.Tensor, action: tf.Tensor, num_actions: int) -> tf.Tensor:
+  """[B, H, W, C], int [B] -> [B, H, W, C + P], P = ceil(num_actions / (H W)).
+
+  Action a is a one on plane a // (H W) at cell a mod (H W) (row-major), zeros elsewhere. Games
+  whose actions are the board's cells (tic-tac-toe, Go) thus draw the move where it is played,
+  with Go's pass on a second plane; connect four's columns fall on the top row; chess's 4,674
+  moves take 74 planes instead of 4,674 constant ones.
+  """
+  height, width = latent.shape[1], latent.shape[2]
+  cells = height * width
+  num_planes = -(-num_actions // cells)
+  one_hot = tf.one_hot(action, num_planes * cells, dtype=latent.dtype)
+  planes = tf.transpose(tf.reshape(one_hot, [-1, num_planes, height, width]), [0, 2, 3, 1])
+  return tf.concat([latent, planes], axis=-1)
 
 
 def concat_scaled_plane(latent: tf.Tensor, action: tf.Tensor, num_actions: int) -> tf.Tensor:

@@ -54,7 +54,7 @@ class Dynamics(snt.Module):
   """(latent, action) -> (next latent scaled to [0, 1], reward logits).
 
   The action joins the latent as a one-hot vector for 'mlp', as one constant plane a / A for
-  'resnet' (the paper's Atari encoding) and as A one-hot planes for 'board' (see
+  'resnet' (the paper's Atari encoding) and drawn on board-shaped planes for 'board' (see
   `networks.action_encoding`). The reward is read from the dynamics features before scaling.
   """
 
@@ -68,7 +68,7 @@ class Dynamics(snt.Module):
       self._reward = snt.Linear(config.reward_support_size, w_init=_ZEROS, name='reward')
     else:
       self._encode_action = (action_encoding.concat_scaled_plane if torso == 'resnet'
-                             else action_encoding.concat_one_hot_planes)
+                             else action_encoding.concat_board_action_planes)
       self._torso = torsos.ConvStage(config.channels, config.num_blocks, name='torso')
       # The tower's output already has the latent's shape.
       self._latent = None

@@ -177,8 +177,18 @@ def test_past_actions_in_the_observation_feed_the_atari_representation():
 
 def test_action_encodings():
   latent = tf.zeros([2, 1, 1, 1])
-  np.testing.assert_array_equal(action_encoding.concat_one_hot_planes(latent, tf.constant([2, 0]), 3),
-                                [[[[0, 0, 0, 1]]], [[[0, 1, 0, 0]]]])
+  # A 1x1 board: one plane per action.
+  np.testing.assert_array_equal(
+      action_encoding.concat_board_action_planes(latent, tf.constant([2, 0]), 3),
+      [[[[0, 0, 0, 1]]], [[[0, 1, 0, 0]]]])
+  # A 2x2 board with 5 actions (4 cells and a pass): cell 3 is row 1, column 1 of plane 0; the
+  # pass is cell (0, 0) of a second plane.
+  planes = action_encoding.concat_board_action_planes(tf.zeros([2, 2, 2, 1]), tf.constant([3, 4]), 5)
+  assert planes.shape == (2, 2, 2, 3)
+  np.testing.assert_array_equal(planes[0, ..., 1], [[0, 0], [0, 1]])
+  np.testing.assert_array_equal(planes[0, ..., 2], 0)
+  np.testing.assert_array_equal(planes[1, ..., 1], 0)
+  np.testing.assert_array_equal(planes[1, ..., 2], [[1, 0], [0, 0]])
   np.testing.assert_allclose(
       action_encoding.concat_scaled_planes(latent, tf.constant([[2, 3]]), 4)[0, 0, 0], [0, 0.5, 0.75])
   np.testing.assert_array_equal(action_encoding.concat_one_hot(tf.ones([1, 2]), tf.constant([1]), 2),
