@@ -21,7 +21,6 @@ its status.json.
 """
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -38,35 +37,12 @@ from agents.muzero import actor as actor_lib  # pylint: disable=g-import-not-at-
 from agents.muzero import agent as agent_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import loggers as loggers_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import make_environment  # pylint: disable=g-import-not-at-top,wrong-import-position
 from launch import status as status_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 SOLVED_RETURN = 475.0
 NUM_EVAL_EPISODES = 10
-
-
-def save_curve(rows, output_dir: str) -> str:
-  """learning_curve.png if matplotlib imports, else learning_curve.csv; returns the path."""
-  try:
-    import matplotlib  # pylint: disable=g-import-not-at-top
-    matplotlib.use('Agg')
-    from matplotlib import pyplot  # pylint: disable=g-import-not-at-top
-  except ImportError:
-    path = os.path.join(output_dir, 'learning_curve.csv')
-    with open(path, 'w', newline='') as file:
-      writer = csv.DictWriter(file, fieldnames=list(rows[0]) if rows else ['wall_s'])
-      writer.writeheader()
-      writer.writerows(rows)
-    return path
-  path = os.path.join(output_dir, 'learning_curve.png')
-  figure, axis = pyplot.subplots(figsize=(7, 4))
-  axis.plot([row['env_steps'] for row in rows], [row['eval_return'] for row in rows], marker='o')
-  axis.axhline(SOLVED_RETURN, linestyle='--', color='gray')
-  axis.set_xlabel('environment steps')
-  axis.set_ylabel(f'greedy return (mean of {NUM_EVAL_EPISODES})')
-  axis.set_title('MuZero on CartPole-v1')
-  figure.savefig(path, dpi=100, bbox_inches='tight')
-  return path
 
 
 def learn_distributed(args, output_dir: str):
@@ -159,7 +135,9 @@ def main():
   if not args.distributed:
     os.makedirs(output_dir, exist_ok=True)
   rows, summary = (learn_distributed if args.distributed else learn_single_process)(args, output_dir)
-  curve_path = save_curve(rows, output_dir)
+  curve_path = curves.save_curve(rows, output_dir, 'eval_return',
+                                 f'greedy return (mean of {NUM_EVAL_EPISODES})',
+                                 'MuZero on CartPole-v1', target=SOLVED_RETURN)
   print(f'learning curve: {curve_path}; logs: {output_dir}', flush=True)
   print(('' if args.json else 'summary: ') + json.dumps(summary), flush=True)
 

@@ -14,13 +14,15 @@ from networks import NetworkConfig
 OPTIMIZERS = ('sgd', 'adam')
 
 # Paper (pseudocode `make_go_config`, `make_chess_config`, `make_shogi_config`): Dirichlet alpha
-# per game, roughly inversely proportional to the number of legal moves.
+# per game, roughly inversely proportional to the number of legal moves (AlphaZero). Go's 0.03 is
+# for 19x19 (362 moves); smaller boards keep alpha * moves constant (`_dirichlet_alpha`).
 _PAPER_DIRICHLET_ALPHA = {'go': 0.03, 'chess': 0.3, 'shogi': 0.15}
+_PAPER_GO_MOVES = 19 * 19 + 1
 # Paper (pseudocode): board games end after at most 512 moves (chess, shogi).
 _PAPER_MAX_MOVES = 512
-# Small games for which the paper's 800 simulations per move are far more than a 2-core machine
-# needs: their whole game tree is a few thousand positions.
-_SMALL_GAME_SIMULATIONS = {'tic_tac_toe': 100, 'connect_four': 200}
+# Games whose paper-size settings are out of reach of 2 cores and whose whole tree is small.
+# Their settings were measured here (BENCHMARKS.md, "Board games"), not taken from the paper.
+_SMALL_GAME_SIMULATIONS = {'tic_tac_toe': 25, 'connect_four': 50}
 
 
 @dataclasses.dataclass
@@ -266,12 +268,15 @@ def atari(size: str = 'small') -> MuZeroConfig:
   environment (`make_atari`: 4 and 4 by default; the paper stacks 32 and 32).
 
   Sizes:
-    'small' (default): what a 2-core CPU machine runs, measured in BENCHMARKS.md ("Atari"): towers
-      of 2 blocks of 64 channels (paper: 16 of 256), a down-sampling stem of 32 channels and one
-      block per stage (paper: 128 channels, 2 / 3 / 3 blocks), heads of 128 hidden units, batch
-      32 (paper: 1024), 8 environments per actor, a 20k-sequence replay that starts sampling at
-      500 (the paper's actors fill a far larger one), 0.25 samples per insert so that a learner
-      step costs 128 environment steps, and fresh weights every 10 batched actor steps.
+    'small' (default): what a 2-core CPU machine runs (BENCHMARKS.md, "Atari": on one shared
+      core an actor with 8 Pong environments makes ~150 frames/s and a learner step at batch 32
+      takes ~1.2 s, against minutes for the paper's network). Towers of 2 blocks of 64 channels
+      (paper: 16 of 256), a down-sampling stem of 32 channels with one block per stage (paper:
+      128 channels, 2 / 3 / 3 blocks), heads of 128 hidden units, batch 32 (paper: 1024), 8
+      environments per actor, a replay of 20k sequences (~0.75 GB of frames; the paper's is far
+      larger) that samples from 500 on, 0.5 samples per insert (a learner step per 64
+      environment steps, about what one actor and one learner sustain on these cores), and
+      fresh weights every 10 batched actor steps.
     'paper': the paper's network (16-block towers of 256 channels) and batch 1024; out of reach
       of a CPU (one learner step takes minutes), for accelerators.
     'tiny': a network of 4 channels without residual blocks (its learner step traces in seconds,
@@ -293,10 +298,18 @@ def atari(size: str = 'small') -> MuZeroConfig:
                               **supports))
   return MuZeroConfig(
       envs_per_actor=8, variable_update_period=10, batch_size=32, max_replay_size=20_000,
-      min_replay_size=500, samples_per_insert=0.25,
+      min_replay_size=500, samples_per_insert=0.5,
       network=NetworkConfig(torso='resnet', channels=64, num_blocks=2, downsample_channels=32,
                             downsample_blocks=(1, 1, 1), head_channels=2, head_hidden_size=128,
                             **supports))
+
+
+def _dirichlet_alpha(base_name: str, num_actions: int) -> float:
+  """The paper's alpha for the game; Go scaled to its board (9x9: 0.03 * 362 / 82 = 0.13); 0.3
+  (chess's) for other games."""
+  if base_name == 'go':
+    return _PAPER_DIRICHLET_ALPHA['go'] * _PAPER_GO_MOVES / num_actions
+  return _PAPER_DIRICHLET_ALPHA.get(base_name, 0.3)
 
 
 def board_game(game: str) -> MuZeroConfig:
@@ -304,22 +317,26 @@ def board_game(game: str) -> MuZeroConfig:
 
   Value targets are the final outcome (td_steps reaches the end of the game, discount 1), sampled
   uniformly (the paper prioritises only Atari), and values live in [-1, 1], so a 3-bin support
-  of h(x) (h(1) is about 0.41) represents them exactly.
+  of h(x) (h(1) is about 0.41) represents them exactly. Actions are sampled in proportion to
+  visit counts for the first 30 moves, then the most visited (paper, after AlphaZero); Go,
+  chess and shogi get the paper's 800 simulations and 16 blocks of 256 channels.
+
+  Small games (tic_tac_toe, connect_four) get settings a 2-core machine learns them with, in
+  the spirit of `cartpole()`: 25 or 50 simulations, towers of 2 blocks of 32 channels, Adam,
+  batch 128, 8 samples per insert and a 100k-sequence replay that samples from 500 on.
   """
   # Imported here so that configs for other domains do not need OpenSpiel.
   from environments import openspiel  # pylint: disable=g-import-not-at-top
   loaded = openspiel.load_two_player_game(game)
   base_name = game.split('(')[0]
   max_moves = min(loaded.max_game_length(), _PAPER_MAX_MOVES)
-  channels = 256 if base_name in ('go', 'chess', 'shogi') else 32
-  num_blocks = 16 if base_name in ('go', 'chess', 'shogi') else 2
-  return MuZeroConfig(
+  config = MuZeroConfig(
       discount=1.0,
       unroll_steps=5,
       td_steps=max_moves,
       two_player=True,
-      num_simulations=_SMALL_GAME_SIMULATIONS.get(base_name, 800),
-      dirichlet_alpha=_PAPER_DIRICHLET_ALPHA.get(base_name, 0.3),
+      num_simulations=800,
+      dirichlet_alpha=_dirichlet_alpha(base_name, loaded.num_distinct_actions()),
       value_bounds=(-1.0, 1.0),
       temperature_schedule=((0, 1.0),),
       num_exploration_moves=30,
@@ -330,4 +347,12 @@ def board_game(game: str) -> MuZeroConfig:
       priority_exponent=0.0,
       importance_sampling_exponent=0.0,
       network=NetworkConfig(torso='board', value_support_size=3, reward_support_size=3,
-                            channels=channels, num_blocks=num_blocks, head_hidden_size=64))
+                            channels=256, num_blocks=16, head_hidden_size=64))
+  if base_name not in _SMALL_GAME_SIMULATIONS:
+    return config
+  return dataclasses.replace(
+      config, num_simulations=_SMALL_GAME_SIMULATIONS[base_name], envs_per_actor=16,
+      variable_update_period=10, batch_size=128, optimizer='adam', learning_rate=3e-3,
+      learning_rate_decay_steps=50_000, max_replay_size=100_000, min_replay_size=500,
+      samples_per_insert=8.0,
+      network=dataclasses.replace(config.network, channels=32, num_blocks=2))
