@@ -11,10 +11,12 @@ environments) per wall-clock second over `--seconds`.
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 import time
+from typing import Optional
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
@@ -28,11 +30,15 @@ from agents.muzero import config as config_lib  # pylint: disable=g-import-not-a
 from environments import make_environment  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
-def measure(batch_size: int, num_simulations: int, seconds: float, seed: int = 0) -> dict:
-  """Environment steps per second of one actor driving `batch_size` CartPole environments."""
-  config = config_lib.cartpole()
-  config.num_simulations = num_simulations
-  environments = [make_environment('gym:CartPole-v1', seed=seed + index)
+def measure(batch_size: int, num_simulations: int, seconds: float, seed: int = 0,
+            environment_id: str = 'gym:CartPole-v1',
+            config: Optional[config_lib.MuZeroConfig] = None) -> dict:
+  """Environment steps per second of one actor driving `batch_size` environments.
+
+  `config` defaults to the CartPole preset; its `num_simulations` is replaced by the argument.
+  """
+  config = dataclasses.replace(config or config_lib.cartpole(), num_simulations=num_simulations)
+  environments = [make_environment(environment_id, seed=seed + index)
                   for index in range(batch_size)]
   builder = builder_lib.MuZeroBuilder(config, specs.make_environment_spec(environments[0]))
   server = reverb.Server(builder.make_replay_tables(single_process=True), port=None)

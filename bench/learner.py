@@ -22,24 +22,31 @@ import time
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 
-def measure(threads: int, steps: int, batch_size: int) -> dict:
-  """Learner steps per second with TensorFlow limited to `threads` threads."""
+def limit_threads(threads: int) -> None:
+  """Sizes TensorFlow's thread pools; must run before TensorFlow's first op."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.config.threading.set_intra_op_parallelism_threads(threads)
   tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def measure_learner(config, environment_id: str, steps: int, warmup_steps: int = 3) -> dict:
+  """Learner steps per second of `config` (its batch size) on `environment_id` sequences.
+
+  Fills the table with 4 batches' worth of steps (whole episodes) of a uniformly random policy,
+  then times `steps` learner steps after `warmup_steps` untimed ones (tracing).
+  """
+  import dataclasses  # pylint: disable=g-import-not-at-top
   import gc  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
   import reverb  # pylint: disable=g-import-not-at-top
   from acme import specs  # pylint: disable=g-import-not-at-top
   from acme.utils import loggers  # pylint: disable=g-import-not-at-top
   from agents.muzero import builder as builder_lib  # pylint: disable=g-import-not-at-top
-  from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top
   from environments import make_environment  # pylint: disable=g-import-not-at-top
 
-  config = config_lib.cartpole()
-  config.batch_size = batch_size
-  config.min_replay_size = batch_size
-  environment = make_environment('gym:CartPole-v1', seed=0)
+  batch_size = config.batch_size
+  config = dataclasses.replace(config, min_replay_size=batch_size)
+  environment = make_environment(environment_id, seed=0)
   spec = specs.make_environment_spec(environment)
   builder = builder_lib.MuZeroBuilder(config, spec)
   server = reverb.Server(builder.make_replay_tables(single_process=True), port=None)
@@ -65,7 +72,7 @@ def measure(threads: int, steps: int, batch_size: int) -> dict:
   learner = builder.make_learner(builder.make_network(), builder.make_dataset(address), client,
                                  logger=loggers.NoOpLogger())
   start = time.time()
-  for _ in range(3):
+  for _ in range(warmup_steps):
     learner.step()
   trace_s = time.time() - start
   start = time.time()
@@ -73,10 +80,19 @@ def measure(threads: int, steps: int, batch_size: int) -> dict:
     learner.step()
   elapsed = time.time() - start
   server.stop()
-  return {'threads': threads, 'batch_size': batch_size, 'unroll_steps': config.unroll_steps,
+  return {'batch_size': batch_size, 'unroll_steps': config.unroll_steps,
           'learner_steps_per_second': steps / elapsed,
           'sequences_per_second': steps * batch_size / elapsed,
           'trace_s': trace_s, 'timed_steps': steps, 'device': learner._device}  # pylint: disable=protected-access
+
+
+def measure(threads: int, steps: int, batch_size: int) -> dict:
+  """Learner steps per second of the CartPole preset with TensorFlow limited to `threads` threads."""
+  limit_threads(threads)
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top
+  config = dataclasses.replace(config_lib.cartpole(), batch_size=batch_size)
+  return {'threads': threads, **measure_learner(config, 'gym:CartPole-v1', steps)}
 
 
 def main():

@@ -269,8 +269,8 @@ def atari(size: str = 'small') -> MuZeroConfig:
 
   Sizes:
     'small' (default): what a 2-core CPU machine runs (BENCHMARKS.md, "Atari": on one shared
-      core an actor with 8 Pong environments makes ~150 frames/s and a learner step at batch 32
-      takes ~1.2 s, against minutes for the paper's network). Towers of 2 blocks of 64 channels
+      core an actor with 8 Pong environments makes 150-190 frames/s and a learner step at batch
+      32 takes ~1.1 s, 40 s with the paper's network). Towers of 2 blocks of 64 channels
       (paper: 16 of 256), a down-sampling stem of 32 channels with one block per stage (paper:
       128 channels, 2 / 3 / 3 blocks), heads of 128 hidden units, batch 32 (paper: 1024), 8
       environments per actor, a replay of 20k sequences (~0.75 GB of frames; the paper's is far
@@ -278,7 +278,7 @@ def atari(size: str = 'small') -> MuZeroConfig:
       environment steps, about what one actor and one learner sustain on these cores), and
       fresh weights every 10 batched actor steps.
     'paper': the paper's network (16-block towers of 256 channels) and batch 1024; out of reach
-      of a CPU (one learner step takes minutes), for accelerators.
+      of a CPU (at batch 256 one learner step needs more than 18 GB here), for accelerators.
     'tiny': a network of 4 channels without residual blocks (its learner step traces in seconds,
       where each block adds several), batch 8, a replay that samples from 32 sequences, 8
       simulations over 2 environments per actor: runs end to end in seconds, to check the

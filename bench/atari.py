@@ -1,0 +1,95 @@
+"""Atari throughput of the `atari()` preset: environment frames/s per actor, learner steps/s.
+
+Actor: one MuZeroActor driving B environments of the game in lock-step (B = the preset's
+`envs_per_actor` unless `--envs`), one batched search per step with the preset's network and
+search (50 simulations, root noise), every step written through the real adders to an in-process
+Reverb table; the weights stay random (no learner). Frames = environment steps x 4, the frame
+skip of `environments.atari`. Compilation (the first steps) is excluded.
+
+Learner: the preset's network and targets (K = 5, n = 10, 601-bin supports, momentum SGD) at each
+`--batch_sizes`, over a table filled with random-policy episodes of the game; the whole learner
+path is timed (prioritized sampling through Acme's dataset, targets, unroll, loss, update,
+priority write-back), tracing excluded (`bench.learner.measure_learner`).
+
+TensorFlow runs one intra-op and one inter-op thread. Pin the process to one core, as the
+figures in BENCHMARKS.md were taken:
+  OMP_NUM_THREADS=1 taskset -c 1 python -m bench.atari
+  OMP_NUM_THREADS=1 taskset -c 1 python -m bench.atari --size=paper --seconds=0 --batch_sizes=32 \
+      --learner_steps=1 --warmup_steps=1
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import actor as actor_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import learner as learner_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
+from environments import atari  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+COMMAND = 'OMP_NUM_THREADS=1 taskset -c 1 python -m bench.atari'
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--game', default='Pong', help='ALE game name, as in atari:<game>')
+  parser.add_argument('--size', default=config_lib.ATARI_SIZES[0], choices=config_lib.ATARI_SIZES,
+                      help='size of the atari() preset')
+  parser.add_argument('--envs', type=int, default=None,
+                      help="environments of the actor (default: the preset's envs_per_actor)")
+  parser.add_argument('--seconds', type=float, default=60.0, help='timed seconds of acting; 0 skips it')
+  parser.add_argument('--batch_sizes', default='32,256',
+                      help='comma-separated learner batch sizes; empty skips the learner')
+  parser.add_argument('--learner_steps', type=int, default=10, help='timed learner steps per batch size')
+  parser.add_argument('--warmup_steps', type=int, default=3,
+                      help='untimed learner steps first (tracing); at least 1')
+  parser.add_argument('--json', action='store_true', help='one JSON object per line on stdout')
+  args = parser.parse_args()
+  batch_sizes = [int(size) for size in args.batch_sizes.split(',') if size]
+  if args.envs is not None and args.envs < 1:
+    parser.error(f'--envs={args.envs} is not allowed; it must be >= 1')
+  if min([args.learner_steps, args.warmup_steps] + batch_sizes) < 1:
+    parser.error('--learner_steps, --warmup_steps and every --batch_sizes entry must be >= 1')
+  learner_bench.limit_threads(1)
+  cores = sorted(os.sched_getaffinity(0))
+  if len(cores) != 1 or os.environ.get('OMP_NUM_THREADS') != '1':
+    print(f'warning: not pinned to one core (cores {cores}, OMP_NUM_THREADS='
+          f'{os.environ.get("OMP_NUM_THREADS")}); run: {COMMAND}', file=sys.stderr)
+  print(f'command: {COMMAND} {" ".join(sys.argv[1:])}'.rstrip(), flush=True)
+  config = config_lib.atari(args.size)
+  environment_id = f'atari:{args.game}'
+  network = config.network
+  print(f'{environment_id}, atari({args.size!r}): resnet {network.downsample_channels}/'
+        f'{network.channels} channels, {network.num_blocks} blocks, {network.value_support_size} '
+        f'bins, {config.num_simulations} simulations; 1 TF thread, cores {cores}', flush=True)
+  if args.seconds > 0:
+    envs = args.envs or config.envs_per_actor
+    result = actor_bench.measure(envs, config.num_simulations, args.seconds,
+                                 environment_id=environment_id, config=config)
+    result['frames_per_second'] = result['env_steps_per_second'] * atari.FRAME_SKIP
+    if args.json:
+      print(json.dumps({'part': 'actor', **result}), flush=True)
+    else:
+      print(f'actor B={envs}: {result["frames_per_second"]:.1f} frames/s '
+            f'({result["env_steps_per_second"]:.2f} env steps/s, '
+            f'{result["searches_per_second"]:.2f} searches/s; compile {result["compile_s"]:.1f} s, '
+            f'timed {result["timed_s"]:.1f} s)', flush=True)
+  for batch_size in batch_sizes:
+    result = learner_bench.measure_learner(dataclasses.replace(config, batch_size=batch_size),
+                                           environment_id, args.learner_steps, args.warmup_steps)
+    if args.json:
+      print(json.dumps({'part': 'learner', **result}), flush=True)
+    else:
+      print(f'learner batch={batch_size}: {result["learner_steps_per_second"]:.3f} steps/s '
+            f'({1.0 / result["learner_steps_per_second"]:.2f} s/step, '
+            f'{result["sequences_per_second"]:.1f} sequences/s; {args.warmup_steps} warm-up '
+            f'steps with tracing {result["trace_s"]:.1f} s, {args.learner_steps} timed steps)',
+            flush=True)
+
+
+if __name__ == '__main__':
+  main()
