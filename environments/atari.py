@@ -19,7 +19,7 @@ bare uint8 image as observation).
 """
 
 import difflib
-from typing import Optional
+from typing import Dict, Optional
 
 import ale_py  # noqa: F401  (registers the ALE/* ids with gymnasium on import)
 import dm_env
@@ -83,7 +83,7 @@ class PastActions(dm_env.Environment):
     self._past_actions[:] = 0
     return self._with_past_actions(self._environment.reset())
 
-  def step(self, action) -> dm_env.TimeStep:
+  def step(self, action: int) -> dm_env.TimeStep:
     timestep = self._environment.step(action)
     if timestep.first():
       # The wrapped environment started a new episode instead of taking `action`.
@@ -97,7 +97,7 @@ class PastActions(dm_env.Environment):
     return timestep._replace(observation={FRAMES_KEY: timestep.observation,
                                           PAST_ACTIONS_KEY: self._past_actions.copy()})
 
-  def observation_spec(self):
+  def observation_spec(self) -> Dict[str, specs.Array]:
     return self._observation_spec
 
   def action_spec(self) -> specs.DiscreteArray:
