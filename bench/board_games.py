@@ -1,0 +1,147 @@
+"""Benchmark of the big board games' plumbing: search speed and memory at 800 simulations.
+
+For each game (default Go 9x9 and chess) with its `board_game` preset (16 blocks of 256 channels,
+800 simulations, the paper's settings): one actor search per move for B games, timed after its
+compilation; the search tree's size in memory; the process's peak resident memory; one learner
+step at a small batch; and the bytes of one replay item as stored (`agents.muzero.adders`) against
+the full L-row item. Learning these games is out of reach of 2 cores; what is measured is that
+the pieces fit and how fast they run. Threads are fixed by --threads.
+
+  python -m bench.board_games [--games='go(board_size=9)',chess] [--batch_size=1] \
+      [--learner_batch_size=16] [--threads=2] [--moves=2]
+"""
+
+import argparse
+import dataclasses
+import os
+import resource
+import sys
+import time
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+
+def _parse_args() -> argparse.Namespace:
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--games', default='go(board_size=9),chess',
+                      help="comma-separated OpenSpiel games (default: %(default)s)")
+  parser.add_argument('--batch_size', type=int, default=1, help='games searched at once')
+  parser.add_argument('--learner_batch_size', type=int, default=16)
+  parser.add_argument('--threads', type=int, default=2, help='TensorFlow threads')
+  parser.add_argument('--moves', type=int, default=2, help='timed searches per game')
+  args = parser.parse_args()
+  for name in ('batch_size', 'learner_batch_size', 'threads', 'moves'):
+    if getattr(args, name) < 1:
+      parser.error(f'--{name}={getattr(args, name)} is not allowed; it must be >= 1.')
+  return args
+
+
+def _games(text: str):
+  """Splits on commas outside parentheses: 'go(board_size=9),chess' -> two games."""
+  games, depth, current = [], 0, ''
+  for char in text:
+    depth += {'(': 1, ')': -1}.get(char, 0)
+    if char == ',' and depth == 0:
+      games.append(current)
+      current = ''
+    else:
+      current += char
+  return [game for game in games + [current] if game]
+
+
+def _peak_rss_gib() -> float:
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux reports KiB.
+
+
+def measure(game: str, args) -> dict:
+  """Search, tree, learner and replay-item figures of one game's preset."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import reverb  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from acme import specs  # pylint: disable=g-import-not-at-top
+  from agents.muzero import builder as builder_lib  # pylint: disable=g-import-not-at-top
+  from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top
+  from agents.muzero import learning  # pylint: disable=g-import-not-at-top
+  from environments import make_environment  # pylint: disable=g-import-not-at-top
+
+  config = dataclasses.replace(config_lib.board_game(game), batch_size=args.learner_batch_size)
+  environments = [make_environment(f'openspiel:{game}', seed=index)
+                  for index in range(args.batch_size)]
+  spec = specs.make_environment_spec(environments[0])
+  builder = builder_lib.MuZeroBuilder(config, spec)
+  network = builder.make_network()
+  actor = builder.make_actor(network, num_environments=args.batch_size, seed=0)
+  observations = [environment.reset().observation for environment in environments]
+
+  start = time.time()
+  actor.select_actions(observations)
+  compile_s = time.time() - start
+  start = time.time()
+  for _ in range(args.moves):
+    actions = actor.select_actions(observations)
+    observations = [environment.step(action).observation
+                    for environment, action in zip(environments, actions)]
+  search_s = (time.time() - start) / args.moves
+
+  latent_elements = int(np.prod(network.initial_inference(
+      tf.nest.map_structure(lambda x: x[None], observations[0])).latent.shape[1:]))
+  num_nodes, num_actions = config.num_simulations + 1, spec.actions.num_values
+  # Embeddings, plus seven [N] or [N, A] arrays of 4 bytes (see search.tree.Tree).
+  tree_bytes = 4 * args.batch_size * num_nodes * (latent_elements + 3 + 4 * num_actions)
+
+  signature = builder.signature()
+  item_bytes = sum(spec_.shape.num_elements() * spec_.dtype.size
+                   for spec_ in tf.nest.flatten(signature))
+  full_rows = config.sequence_length
+  full_bytes = sum(spec_.shape[1:].num_elements() * spec_.dtype.size * full_rows
+                   for spec_ in tf.nest.flatten(signature))
+
+  # One learner step on a batch shaped like the table's samples (zeros: the cost does not depend
+  # on the values), without a replay server.
+  batch = tf.nest.map_structure(
+      lambda spec_: tf.zeros([args.learner_batch_size] + spec_.shape.as_list(), spec_.dtype),
+      signature)
+  learner = learning.MuZeroLearner(network, iter(()), config)
+  sample = reverb.ReplaySample(info=_sample_info(args.learner_batch_size), data=batch)
+  start = time.time()
+  learner._train(sample)  # pylint: disable=protected-access
+  learner_compile_s = time.time() - start
+  start = time.time()
+  learner._train(sample)  # pylint: disable=protected-access
+  learner_step_s = time.time() - start
+  return {
+      'game': game, 'simulations': config.num_simulations, 'batch_size': args.batch_size,
+      'network': f'{config.network.num_blocks} blocks x {config.network.channels} channels',
+      'search_compile_s': round(compile_s, 1), 'search_s_per_move': round(search_s, 2),
+      'simulations_per_s': round(config.num_simulations * args.batch_size / search_s),
+      'tree_mib': round(tree_bytes / 2**20, 1),
+      'learner_batch_size': args.learner_batch_size,
+      'learner_step_s': round(learner_step_s, 2), 'learner_compile_s': round(learner_compile_s, 1),
+      'replay_item_kib': round(item_bytes / 1024, 1),
+      'full_item_kib': round(full_bytes / 1024, 1),
+      'peak_rss_gib': round(_peak_rss_gib(), 2),
+  }
+
+
+def _sample_info(batch_size: int):
+  """Uniform sampling info for a batch that did not come from a table."""
+  import reverb  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return reverb.SampleInfo(key=tf.zeros([batch_size], tf.uint64),
+                           probability=tf.fill([batch_size], 1.0 / batch_size),
+                           table_size=tf.fill([batch_size], tf.constant(batch_size, tf.int64)),
+                           priority=tf.ones([batch_size], tf.float64))
+
+
+def main():
+  args = _parse_args()
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+  tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+  print(f'command: python -m bench.board_games {" ".join(sys.argv[1:])}'.rstrip(), flush=True)
+  for game in _games(args.games):
+    print(measure(game, args), flush=True)
+
+
+if __name__ == '__main__':
+  main()
