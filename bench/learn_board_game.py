@@ -45,8 +45,10 @@ def learn(args, output_dir: str):
   tf.random.set_seed(args.seed)
   game = openspiel.load_two_player_game(args.game)
   config = config_lib.board_game(args.game)
-  if args.num_simulations:
-    config = config_lib.dataclasses.replace(config, num_simulations=args.num_simulations)
+  overrides = {'num_simulations': args.num_simulations,
+               'num_exploration_moves': args.num_exploration_moves}
+  config = config_lib.dataclasses.replace(
+      config, **{name: value for name, value in overrides.items() if value is not None})
   num_envs = args.num_envs or config.envs_per_actor
   environments = [make_environment(f'openspiel:{args.game}', seed=args.seed * 1000 + index)
                   for index in range(num_envs)]
@@ -108,6 +110,9 @@ def main():
                       help="self-play games in lock-step (default: the preset's envs_per_actor)")
   parser.add_argument('--num_simulations', type=_positive(int), default=None,
                       help="search simulations per move (default: the preset's)")
+  parser.add_argument('--num_exploration_moves', type=_positive(int), default=None,
+                      help="moves per game sampled from visit counts before argmax (default: the "
+                      "preset's, the paper's 30)")
   parser.add_argument('--seed', type=int, default=0)
   parser.add_argument('--json', action='store_true', help='make the last stdout line a JSON summary')
   parser.add_argument('--output_dir', default=None,
