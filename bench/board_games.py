@@ -20,6 +20,16 @@ import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+import reverb  # pylint: disable=g-import-not-at-top,wrong-import-position
+import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+from acme import specs  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from agents.muzero import builder as builder_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from agents.muzero import learning  # pylint: disable=g-import-not-at-top,wrong-import-position
+from environments import make_environment  # pylint: disable=g-import-not-at-top,wrong-import-position
+
 
 def _parse_args() -> argparse.Namespace:
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -55,15 +65,6 @@ def _peak_rss_gib() -> float:
 
 def measure(game: str, args) -> dict:
   """Search, tree, learner and replay-item figures of one game's preset."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  import reverb  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from acme import specs  # pylint: disable=g-import-not-at-top
-  from agents.muzero import builder as builder_lib  # pylint: disable=g-import-not-at-top
-  from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top
-  from agents.muzero import learning  # pylint: disable=g-import-not-at-top
-  from environments import make_environment  # pylint: disable=g-import-not-at-top
-
   config = dataclasses.replace(config_lib.board_game(game), batch_size=args.learner_batch_size)
   environments = [make_environment(f'openspiel:{game}', seed=index)
                   for index in range(args.batch_size)]
@@ -123,10 +124,8 @@ def measure(game: str, args) -> dict:
   }
 
 
-def _sample_info(batch_size: int):
+def _sample_info(batch_size: int) -> reverb.SampleInfo:
   """Uniform sampling info for a batch that did not come from a table."""
-  import reverb  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   return reverb.SampleInfo(key=tf.zeros([batch_size], tf.uint64),
                            probability=tf.fill([batch_size], 1.0 / batch_size),
                            table_size=tf.fill([batch_size], tf.constant(batch_size, tf.int64)),
@@ -135,7 +134,6 @@ def _sample_info(batch_size: int):
 
 def main():
   args = _parse_args()
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.config.threading.set_intra_op_parallelism_threads(args.threads)
   tf.config.threading.set_inter_op_parallelism_threads(args.threads)
   print(f'command: python -m bench.board_games {" ".join(sys.argv[1:])}'.rstrip(), flush=True)

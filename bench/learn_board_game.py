@@ -64,7 +64,7 @@ def learn(args, output_dir: str):
   opponent = opponents.make_opponent(args.opponent, game, seed=args.seed,
                                      mcts_simulations=args.mcts_simulations)
   start = time.time()
-  rows, result = [], None
+  rows = []
   while time.time() - start < args.time_budget_s:
     loop.run(max_seconds=min(args.eval_every_s, args.time_budget_s - (time.time() - start)))
     evaluator.update_and_wait()
@@ -75,12 +75,11 @@ def learn(args, output_dir: str):
     rows.append(row)
     print(f'[eval] {json.dumps(row)}', flush=True)
     agent.learner.save_checkpoint()
-    if args.stop_when_unbeaten and sum(result.record(player)[2] for player in (0, 1)) == 0:
+    unbeaten = -1 not in result.scores
+    if args.stop_when_unbeaten and unbeaten:
       break
   print(result, flush=True)
-  summary = {'game': args.game, 'opponent': args.opponent,
-             'unbeaten': result is not None and all(result.record(p)[2] == 0 for p in (0, 1)),
-             **{key: rows[-1][key] for key in rows[-1]}} if rows else {}
+  summary = {'game': args.game, 'opponent': args.opponent, 'unbeaten': unbeaten, **rows[-1]}
   agent.close()
   return rows, summary
 
@@ -127,11 +126,10 @@ def main():
       'runs', 'learn_board_game', f'{args.game}-{args.seed}-{time.strftime("%Y%m%d-%H%M%S")}')
   os.makedirs(output_dir, exist_ok=True)
   rows, summary = learn(args, output_dir)
-  if rows:
-    path = curves.save_curve(rows, output_dir, 'mean_score',
-                             f'score vs {args.opponent} (+1 win, 0 draw, -1 loss)',
-                             f'MuZero on {args.game}', target=0.0)
-    print(f'learning curve: {path}; logs and checkpoint: {output_dir}', flush=True)
+  path = curves.save_curve(rows, output_dir, 'mean_score',
+                           f'score vs {args.opponent} (+1 win, 0 draw, -1 loss)',
+                           f'MuZero on {args.game}', target=0.0)
+  print(f'learning curve: {path}; logs and checkpoint: {output_dir}', flush=True)
   print(('' if args.json else 'summary: ') + json.dumps(summary), flush=True)
   # Skips interpreter teardown: a Reverb dataset iterator of a stopped server can block it.
   sys.stdout.flush()
