@@ -28,3 +28,7 @@ def test_board_game_presets_follow_the_game():
   # The paper's 0.03 for 19x19 Go (362 moves), scaled to 9x9's 82 moves.
   assert abs(go.dirichlet_alpha - 0.03 * 362 / 82) < 1e-9
   assert local.make_config('board_game', 'openspiel:chess').td_steps == 512
+  # Small boards keep heads as wide as the tower; the paper's 2 channels are for 8x8 and 19x19.
+  tic_tac_toe = local.make_config('auto', 'openspiel:tic_tac_toe').network
+  assert tic_tac_toe.head_channels == tic_tac_toe.channels == 32
+  assert local.make_config('auto', 'openspiel:chess').network.head_channels == 2
