@@ -4,6 +4,15 @@ import dataclasses
 import math
 from typing import Optional, Tuple
 
+# Q of unvisited children in pUCT. 'minimum' is the paper's pseudocode: such a child scores 0
+# after min-max normalisation, i.e. as the worst Q (with known bounds [-1, 1], a loss). With few
+# simulations that makes the search follow the prior's first choice and hardly try the others.
+# 'parent' takes the parent's network value instead, as Gumbel MuZero completes the Q of
+# unvisited actions with a value estimate (Danihelka et al. 2022, "Policy improvement by planning
+# with Gumbel"); a child is then tried when its prior bonus beats the visited children's edge
+# over that value.
+UNVISITED_Q = ('minimum', 'parent')
+
 
 @dataclasses.dataclass(frozen=True)
 class SearchConfig:
@@ -28,6 +37,9 @@ class SearchConfig:
       paper's KnownBounds, (-1, 1) for board games); None learns the bounds from the tree alone.
     temperature: Default visit-count temperature for the selected action: 0 picks the most
       visited action, T > 0 samples from N(a)^(1/T). A per-call temperature overrides it.
+    unvisited_q: What pUCT takes for the Q of a child not visited yet (see `UNVISITED_Q`):
+      'minimum', the paper's rule, scores it 0 after normalisation, the worst Q; 'parent' takes
+      the network value of its parent, seen by the same player.
   """
 
   num_simulations: int = 50
@@ -40,6 +52,7 @@ class SearchConfig:
   two_player: bool = False
   value_bounds: Optional[Tuple[float, float]] = None
   temperature: float = 1.0
+  unvisited_q: str = 'minimum'
 
   def __post_init__(self):
     if isinstance(self.num_simulations, bool) or not isinstance(self.num_simulations, int):
@@ -56,6 +69,9 @@ class SearchConfig:
     if not (_is_finite_number(self.temperature) and self.temperature >= 0):
       raise ValueError(f'SearchConfig.temperature = {self.temperature!r} is out of range; '
                        'allowed: finite temperature >= 0.')
+    if self.unvisited_q not in UNVISITED_Q:
+      raise ValueError(f'SearchConfig.unvisited_q = {self.unvisited_q!r} is not allowed; '
+                       f'allowed: {UNVISITED_Q}.')
     for flag in ('add_noise', 'two_player'):
       if not isinstance(getattr(self, flag), bool):
         raise TypeError(f'SearchConfig.{flag} must be a bool, got {getattr(self, flag)!r}.')

@@ -154,7 +154,8 @@ class SearchFn:
         root.latent, root_prior, root.value, legal_actions, config.num_simulations,
         qtransforms.init_min_max_stats(batch_size, config.value_bounds))
     tree = search_lib.run_simulations(tree, network, config.num_simulations,
-                                      config.pb_c_init, config.pb_c_base, self._signed_discount)
+                                      config.pb_c_init, config.pb_c_base, self._signed_discount,
+                                      config.unvisited_q)
 
     visit_counts = tree.children_visits[:, tree_lib.ROOT_INDEX]
     return SearchOutput(

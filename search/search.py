@@ -17,7 +17,8 @@ from search import tree as tree_lib
 
 
 def simulate(tree: tree_lib.Tree, pb_c_init: float, pb_c_base: float,
-             signed_discount_factor: float) -> Tuple[tf.Tensor, tf.Tensor]:
+             signed_discount_factor: float,
+             unvisited_q: str = 'minimum') -> Tuple[tf.Tensor, tf.Tensor]:
   """Descends each tree with pUCT to an edge whose child does not exist yet.
 
   Args:
@@ -25,6 +26,7 @@ def simulate(tree: tree_lib.Tree, pb_c_init: float, pb_c_base: float,
     pb_c_init: c1 of pUCT.
     pb_c_base: c2 of pUCT.
     signed_discount_factor: See `tree.signed_discount`.
+    unvisited_q: See `search.config.SearchConfig.unvisited_q`.
 
   Returns:
     parent: [B] int32 the last existing node on each path.
@@ -35,7 +37,8 @@ def simulate(tree: tree_lib.Tree, pb_c_init: float, pb_c_base: float,
   def step_down(node, action, is_descending):
     # pUCT runs for every tree, but only trees still descending take its choice and move on:
     # the others keep the (node, action) whose child is missing until the deepest tree is done.
-    chosen = selection.select_action(tree, node, pb_c_init, pb_c_base, signed_discount_factor)
+    chosen = selection.select_action(tree, node, pb_c_init, pb_c_base, signed_discount_factor,
+                                     unvisited_q)
     child = tree_lib.gather_edges(tree.children_index, node, chosen)
     action = tf.where(is_descending, chosen, action)
     has_child = tf.logical_and(is_descending, tf.not_equal(child, tree_lib.UNEXPANDED))
@@ -110,12 +113,12 @@ def backward(tree: tree_lib.Tree, leaf: tf.Tensor,
 
 
 def run_simulations(tree: tree_lib.Tree, network: network_lib.Network, num_simulations: int,
-                    pb_c_init: float, pb_c_base: float,
-                    signed_discount_factor: float) -> tree_lib.Tree:
+                    pb_c_init: float, pb_c_base: float, signed_discount_factor: float,
+                    unvisited_q: str = 'minimum') -> tree_lib.Tree:
   """Runs `num_simulations` simulations on trees that hold only their roots."""
 
   def one_simulation(simulation, tree):
-    parent, action = simulate(tree, pb_c_init, pb_c_base, signed_discount_factor)
+    parent, action = simulate(tree, pb_c_init, pb_c_base, signed_discount_factor, unvisited_q)
     new_node = simulation + 1
     tree = expand(tree, network, parent, action, new_node)
     return simulation + 1, backward(tree, new_node, signed_discount_factor)

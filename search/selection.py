@@ -3,7 +3,9 @@
 score(s, a) = Qn(s, a) + P(s, a) * sqrt(N(s)) / (1 + N(s, a)) * (c1 + log((N(s) + c2 + 1) / c2))
 
 with Qn the min-max normalised Q(s, a) = r(s, a) + signed_discount * value(child) for visited
-children and 0 for unvisited ones (the pseudocode's rule), N(s) the visit count of the node
+children and, for unvisited ones, 0 (the pseudocode's rule, unvisited_q='minimum') or the
+normalised network value of s (unvisited_q='parent', see `search.config.UNVISITED_Q`), N(s) the
+visit count of the node
 (see `tree.node_visits`). Ties go to the lowest action index. At the root, actions outside the
 legal mask score -inf; below the root every action is allowed (the model knows no rules there,
 as in the paper).
@@ -16,14 +18,20 @@ from search import tree as tree_lib
 
 
 def puct_scores(tree: tree_lib.Tree, node: tf.Tensor, pb_c_init: float, pb_c_base: float,
-                signed_discount_factor: float) -> tf.Tensor:
+                signed_discount_factor: float, unvisited_q: str = 'minimum') -> tf.Tensor:
   """pUCT score of every action at `node` [B] of each tree: [B, A] (-inf: not selectable)."""
   visits = tree_lib.gather_node_rows(tree.children_visits, node)
   q_values = tree_lib.children_q_values(
       visits, tree_lib.gather_node_rows(tree.children_value_sums, node),
       tree_lib.gather_node_rows(tree.children_rewards, node), signed_discount_factor)
-  value_scores = tf.where(visits > 0, qtransforms.normalize_q(tree.min_max_stats, q_values),
-                          tf.zeros_like(q_values))
+  if unvisited_q == 'parent':
+    # The node's value is seen by the player to move there, who is the one choosing among Q.
+    parent_value = tf.gather(tree.raw_values, node, batch_dims=1)[:, None]
+    value_scores = qtransforms.normalize_q(
+        tree.min_max_stats, tf.where(visits > 0, q_values, parent_value + tf.zeros_like(q_values)))
+  else:
+    value_scores = tf.where(visits > 0, qtransforms.normalize_q(tree.min_max_stats, q_values),
+                            tf.zeros_like(q_values))
 
   parent_visits = tf.cast(tree_lib.node_visits(visits), tf.float32)[:, None]
   exploration_weight = (pb_c_init + tf.math.log((parent_visits + pb_c_base + 1.0) / pb_c_base)
@@ -37,7 +45,7 @@ def puct_scores(tree: tree_lib.Tree, node: tf.Tensor, pb_c_init: float, pb_c_bas
 
 
 def select_action(tree: tree_lib.Tree, node: tf.Tensor, pb_c_init: float, pb_c_base: float,
-                  signed_discount_factor: float) -> tf.Tensor:
+                  signed_discount_factor: float, unvisited_q: str = 'minimum') -> tf.Tensor:
   """Action [B] int32 with the highest pUCT score at `node` [B], lowest index on ties."""
-  scores = puct_scores(tree, node, pb_c_init, pb_c_base, signed_discount_factor)
+  scores = puct_scores(tree, node, pb_c_init, pb_c_base, signed_discount_factor, unvisited_q)
   return tf.argmax(scores, axis=-1, output_type=tf.int32)

@@ -39,7 +39,7 @@ def make_search_config(config: config_lib.MuZeroConfig, greedy: bool = False) ->
       dirichlet_alpha=config.dirichlet_alpha, dirichlet_fraction=config.dirichlet_fraction,
       add_noise=not greedy, two_player=config.two_player,
       value_bounds=tuple(config.value_bounds) if config.value_bounds is not None else None,
-      temperature=0.0)
+      temperature=0.0, unvisited_q=config.unvisited_q)
 
 
 def sample_actions(visit_counts: np.ndarray, temperatures: np.ndarray,

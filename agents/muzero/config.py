@@ -10,6 +10,7 @@ import math
 from typing import Optional, Tuple
 
 from networks import NetworkConfig
+from search.config import UNVISITED_Q
 
 OPTIMIZERS = ('sgd', 'adam')
 
@@ -21,8 +22,11 @@ _PAPER_GO_MOVES = 19 * 19 + 1
 # Paper (pseudocode): board games end after at most 512 moves (chess, shogi).
 _PAPER_MAX_MOVES = 512
 # Games whose paper-size settings are out of reach of 2 cores and whose whole tree is small.
-# Their settings were measured here (BENCHMARKS.md, "Board games"), not taken from the paper.
-_SMALL_GAME_SIMULATIONS = {'tic_tac_toe': 25, 'connect_four': 50}
+# Their settings were measured here (BENCHMARKS.md, "Board games"), not taken from the paper:
+# (simulations, exploratory moves, unvisited_q). Tic-tac-toe's 9 moves would all be sampled
+# under the paper's 30; with 3 and 'parent', 6 minutes on one core reached a mean score of -0.13
+# against minimax, against -0.54 with 30 and 'minimum'.
+_SMALL_GAMES = {'tic_tac_toe': (25, 3, 'parent'), 'connect_four': (50, 30, 'minimum')}
 
 
 @dataclasses.dataclass
@@ -46,6 +50,9 @@ class MuZeroConfig:
     dirichlet_fraction: weight of that noise in the root prior (paper: 0.25).
     value_bounds: known (min, max) of values, used by the search instead of the min-max seen in
       the tree; None when unknown (paper: known only for board games, [-1, 1]).
+    unvisited_q: the Q pUCT gives a child not visited yet: 'minimum' (paper: 0 after
+      normalisation, the worst) or 'parent' (the parent's network value); see
+      `search.config.UNVISITED_Q`.
     temperature_schedule: ((learner_step, temperature), ...) sorted by step: from each step on,
       actors sample actions with probability proportional to visit_count^(1 / temperature)
       (paper, Atari: 1.0 until 500k learner steps, 0.5 until 750k, then 0.25). A temperature of 0
@@ -100,6 +107,7 @@ class MuZeroConfig:
   dirichlet_alpha: float = 0.25
   dirichlet_fraction: float = 0.25
   value_bounds: Optional[Tuple[float, float]] = None
+  unvisited_q: str = 'minimum'
   temperature_schedule: Tuple[Tuple[int, float], ...] = ((0, 1.0), (500_000, 0.5), (750_000, 0.25))
   num_exploration_moves: Optional[int] = None
   envs_per_actor: int = 16
@@ -189,6 +197,8 @@ class MuZeroConfig:
     check_real('samples_per_insert_tolerance_rate', 0.0, inf, low_open=True, high_open=True)
     if self.optimizer not in OPTIMIZERS:
       fail('optimizer', f'one of {OPTIMIZERS}')
+    if self.unvisited_q not in UNVISITED_Q:
+      fail('unvisited_q', f'one of {UNVISITED_Q}')
     if self.max_gradient_norm is not None:
       check_real('max_gradient_norm', 0.0, inf, low_open=True, high_open=True)
     if self.min_replay_size > self.max_replay_size:
@@ -323,7 +333,9 @@ def board_game(game: str) -> MuZeroConfig:
 
   Small games (tic_tac_toe, connect_four) get settings a 2-core machine learns them with, in
   the spirit of `cartpole()`: 25 or 50 simulations, towers of 2 blocks of 32 channels, Adam,
-  batch 128, 8 samples per insert and a 100k-sequence replay that samples from 500 on. Their
+  batch 128, 8 samples per insert and a 100k-sequence replay that samples from 500 on;
+  tic-tac-toe samples only its first 3 moves and values unvisited children at their parent's
+  value (`_SMALL_GAMES`). Their
   heads start with a 1x1 convolution to 32 channels, not AlphaZero's 2: on a 3x3 board, 2
   channels leave the reward head 18 features, and a model trained on random tic-tac-toe games
   then found 64% of winning moves after 3000 learner steps, against 98% with 32 channels
@@ -352,10 +364,12 @@ def board_game(game: str) -> MuZeroConfig:
       importance_sampling_exponent=0.0,
       network=NetworkConfig(torso='board', value_support_size=3, reward_support_size=3,
                             channels=256, num_blocks=16, head_hidden_size=64))
-  if base_name not in _SMALL_GAME_SIMULATIONS:
+  if base_name not in _SMALL_GAMES:
     return config
+  num_simulations, num_exploration_moves, unvisited_q = _SMALL_GAMES[base_name]
   return dataclasses.replace(
-      config, num_simulations=_SMALL_GAME_SIMULATIONS[base_name], envs_per_actor=16,
+      config, num_simulations=num_simulations, num_exploration_moves=num_exploration_moves,
+      unvisited_q=unvisited_q, envs_per_actor=16,
       variable_update_period=10, batch_size=128, optimizer='adam', learning_rate=3e-3,
       learning_rate_decay_steps=50_000, max_replay_size=100_000, min_replay_size=500,
       samples_per_insert=8.0,
