@@ -31,8 +31,12 @@ def test_presets_validate():
   board = config_lib.board_game('tic_tac_toe').validate()
   assert board.two_player and board.discount == 1.0 and board.td_steps == 9
   assert board.priority_exponent == 0.0  # The paper samples board-game positions uniformly.
-  assert board.temperature(10**9, move_number=29) == 1.0
-  assert board.temperature(0, move_number=30) == 0.0
+  # Tic-tac-toe samples its first 3 moves; other games the paper's 30.
+  assert board.temperature(10**9, move_number=2) == 1.0
+  assert board.temperature(0, move_number=3) == 0.0
+  connect_four = config_lib.board_game('connect_four')
+  assert connect_four.temperature(10**9, move_number=29) == 1.0
+  assert connect_four.temperature(0, move_number=30) == 0.0
   assert config_lib.board_game('chess').td_steps == 512
 
 
@@ -49,6 +53,7 @@ def test_presets_validate():
     ('min_replay_size', 10**7, 'at most max_replay_size'),
     ('temperature_schedule', ((5, 1.0),), 'the first at step 0'),
     ('num_simulations', 2.5, 'an int >= 1'),
+    ('unvisited_q', 'zero', "one of \\('minimum', 'parent'\\)"),
 ])
 def test_validate_names_field_value_and_allowed_range(field, value, allowed):
   config = dataclasses.replace(config_lib.MuZeroConfig(), **{field: value})

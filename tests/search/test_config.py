@@ -27,6 +27,7 @@ def test_defaults_are_the_papers():
     ('two_player', 'yes', r"two_player must be a bool, got 'yes'"),
     ('value_bounds', (1.0, -1.0), r'value_bounds = \(1.0, -1.0\) is invalid; allowed: None or'),
     ('value_bounds', (0.0,), r'value_bounds = \(0.0,\) is invalid'),
+    ('unvisited_q', 'zero', r"unvisited_q = 'zero' is not allowed; allowed: \('minimum', 'parent'\)"),
 ])
 def test_bad_values_are_named_with_their_allowed_range(field, value, message):
   with pytest.raises((ValueError, TypeError), match=message):
