@@ -4,9 +4,8 @@ score(s, a) = Qn(s, a) + P(s, a) * sqrt(N(s)) / (1 + N(s, a)) * (c1 + log((N(s) 
 
 with Qn the min-max normalised Q(s, a) = r(s, a) + signed_discount * value(child) for visited
 children and, for unvisited ones, 0 (the pseudocode's rule, unvisited_q='minimum') or the
-normalised network value of s (unvisited_q='parent', see `search.config.UNVISITED_Q`), N(s) the
-visit count of the node
-(see `tree.node_visits`). Ties go to the lowest action index. At the root, actions outside the
+normalised network value of s (unvisited_q='parent', see `search.config.UNVISITED_Q`), and N(s)
+the visit count of the node (see `tree.node_visits`). Ties go to the lowest action index. At the root, actions outside the
 legal mask score -inf; below the root every action is allowed (the model knows no rules there,
 as in the paper).
 """
