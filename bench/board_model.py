@@ -85,9 +85,10 @@ def score_model(network, probes) -> dict:
       latent = output.latent
     predicted = output.reward.numpy()
     wins, others = predicted[rewards == 1], predicted[rewards != 1]
-    result[f'depth{depth}_win_reward'] = round(float(wins.mean()), 3)
-    result[f'depth{depth}_wins_found'] = round(float((wins > 0.5).mean()), 3)
-    result[f'depth{depth}_false_alarms'] = round(float((others > 0.5).mean()), 3)
+    share = lambda values: round(float(np.mean(values)), 3) if values.size else None
+    result[f'depth{depth}_win_reward'] = share(wins)
+    result[f'depth{depth}_wins_found'] = share(wins > 0.5)
+    result[f'depth{depth}_false_alarms'] = share(others > 0.5)
   return result
 
 
@@ -98,18 +99,22 @@ def measure(game: str, head_channels: int, args) -> list:
   from acme import specs  # pylint: disable=g-import-not-at-top
   from acme.utils import loggers  # pylint: disable=g-import-not-at-top
   from agents.muzero import agent as agent_lib  # pylint: disable=g-import-not-at-top
+  from agents.muzero import builder as builder_lib  # pylint: disable=g-import-not-at-top
   from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top
   from environments import make_environment  # pylint: disable=g-import-not-at-top
 
   tf.random.set_seed(args.seed)
   rng = np.random.default_rng(args.seed)
   config = config_lib.board_game(game)
+  # The replay is filled before the first step, so sampling may start at any size.
   config = dataclasses.replace(
-      config, network=dataclasses.replace(config.network, head_channels=head_channels))
+      config, min_replay_size=1,
+      network=dataclasses.replace(config.network, head_channels=head_channels))
   environment = make_environment(f'openspiel:{game}', seed=args.seed)
-  agent = agent_lib.MuZero(specs.make_environment_spec(environment), config, seed=args.seed,
-                           learner_logger=loggers.NoOpLogger())
-  random_games(environment, args.games, rng, agent._builder.make_adder(agent.replay_client))  # pylint: disable=protected-access
+  spec = specs.make_environment_spec(environment)
+  agent = agent_lib.MuZero(spec, config, seed=args.seed, learner_logger=loggers.NoOpLogger())
+  adder = builder_lib.MuZeroBuilder(config, spec).make_adder(agent.replay_client)
+  random_games(environment, args.games, rng, adder)
   probes = reward_probes(random_games(environment, args.probe_games, rng), rng)
   rows, start = [], time.time()
   for step in range(1, args.steps + 1):
