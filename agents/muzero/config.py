@@ -335,11 +335,10 @@ def board_game(game: str) -> MuZeroConfig:
   the spirit of `cartpole()`: 25 or 50 simulations, towers of 2 blocks of 32 channels, Adam,
   batch 128, 8 samples per insert and a 100k-sequence replay that samples from 500 on;
   tic-tac-toe samples only its first 3 moves and values unvisited children at their parent's
-  value (`_SMALL_GAMES`). Their
-  heads start with a 1x1 convolution to 32 channels, not AlphaZero's 2: on a 3x3 board, 2
-  channels leave the reward head 18 features, and a model trained on random tic-tac-toe games
-  found 65% of winning moves after 2000 learner steps, against 84% with 32 channels
-  (BENCHMARKS.md, "Board games").
+  value (`_SMALL_GAMES`). Their heads start with a 1x1 convolution to 32 channels, not
+  AlphaZero's 2: on a 3x3 board, 2 channels leave the reward head 18 features, and a model
+  trained on random tic-tac-toe games found 65% of winning moves after 2000 learner steps,
+  against 84% with 32 channels (BENCHMARKS.md, "Board games").
   """
   # Imported here so that configs for other domains do not need OpenSpiel.
   from environments import openspiel  # pylint: disable=g-import-not-at-top
