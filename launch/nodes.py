@@ -341,16 +341,26 @@ class EvaluatorNode:
     self._period_s = period_s
     self._last: Optional[Tuple[int, float]] = None
 
-  def evaluate(self) -> Dict[str, float]:
-    """Evaluates the latest weights once; returns (and logs) the figures."""
+  def evaluate(self, should_stop: Optional[Callable[[], bool]] = None
+               ) -> Optional[Dict[str, float]]:
+    """Evaluates the latest weights once; returns (and logs) the figures.
+
+    `should_stop` is asked before every batched search; once it returns True the evaluation is
+    abandoned, nothing is logged and the result is None.
+    """
     self._actor.update_and_wait()
     learner_steps = self._actor.learner_steps
     if self._game is None:
-      returns = actor_lib.run_one_episode_each(self._actor, self._environments)
+      returns = actor_lib.run_one_episode_each(self._actor, self._environments, should_stop)
+      if returns is None:
+        return None
       figures = {'evaluation_return': float(np.mean(returns)),
                  'evaluation_return_min': float(np.min(returns))}
     else:
-      result = arena.play_games(self._actor, self._game, self._opponent, len(self._environments))
+      result = arena.play_games(self._actor, self._game, self._opponent, len(self._environments),
+                                should_stop)
+      if result is None:
+        return None
       figures = {'evaluation_return': result.mean_score,
                  'evaluation_return_min': float(min(result.scores))}
       figures.update({f'vs_random_{name}': count for name, count in result.counts().items()})
@@ -360,8 +370,10 @@ class EvaluatorNode:
     return figures
 
   def run(self):
-    while True:
-      self.evaluate()
+    # Checked between searches too, so that a stop does not wait for the end of an episode.
+    stop_requested = lambda: lp.wait_for_stop(0)
+    while not stop_requested():
+      self.evaluate(stop_requested)
       if lp.wait_for_stop(self._period_s):
         return
 

@@ -12,7 +12,7 @@ network so that value targets can bootstrap from it.
 """
 
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import dm_env
 import numpy as np
@@ -313,12 +313,14 @@ class BatchedEnvironmentLoop(core.Worker):
     return results
 
 
-def run_one_episode_each(actor, environments: Sequence[dm_env.Environment]) -> np.ndarray:
+def run_one_episode_each(actor, environments: Sequence[dm_env.Environment],
+                         should_stop: Optional[Callable[[], bool]] = None) -> Optional[np.ndarray]:
   """Plays exactly one episode in each of the B environments, in lock-step; returns [B] returns.
 
   Made for evaluation with a greedy actor of B environments: an environment whose episode has
   ended stays in the batch with its first observation (the search needs B roots) and its action
-  is ignored.
+  is ignored. `should_stop` is asked before every lock-step: once it returns True the episodes
+  are abandoned and the result is None (an Atari episode can take minutes of search).
   """
   timesteps = [environment.reset() for environment in environments]
   first_observations = [timestep.observation for timestep in timesteps]
@@ -327,6 +329,8 @@ def run_one_episode_each(actor, environments: Sequence[dm_env.Environment]) -> n
   returns = np.zeros(len(environments))
   done = [False] * len(environments)
   while not all(done):
+    if should_stop is not None and should_stop():
+      return None
     observations = [first_observations[index] if done[index] else timestep.observation
                     for index, timestep in enumerate(timesteps)]
     actions = actor.select_actions(observations)

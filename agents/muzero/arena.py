@@ -9,7 +9,7 @@ even number of games is half on each side.
 """
 
 import dataclasses
-from typing import Any, Dict, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 import pyspiel
@@ -70,7 +70,8 @@ class MatchResult:
 
 
 def play_games(actor: Any, game: Union[str, pyspiel.Game], opponent: opponents_lib.Player,
-               num_games: int) -> MatchResult:
+               num_games: int,
+               should_stop: Optional[Callable[[], bool]] = None) -> Optional[MatchResult]:
   """Plays `num_games` games of `game` between `actor` and `opponent`, in lock-step.
 
   Nothing here is random: a greedy agent is deterministic, and the opponent's seeded generator
@@ -86,9 +87,10 @@ def play_games(actor: Any, game: Union[str, pyspiel.Game], opponent: opponents_l
     opponent: the fixed player, asked for a move whenever it is its turn in a game; it must only
       read the state it is given.
     num_games: N; with an odd N the agent plays first in one game more.
+    should_stop: asked before every ply; once it returns True the match is abandoned.
 
   Returns:
-    The agent's seat and score in each game.
+    The agent's seat and score in each game; None if `should_stop` abandoned the match.
   """
   if isinstance(game, str):
     game = openspiel.load_two_player_game(game)
@@ -103,6 +105,8 @@ def play_games(actor: Any, game: Union[str, pyspiel.Game], opponent: opponents_l
   timesteps = [environment.reset() for environment in environments]
   first_observation = timesteps[0].observation
   while True:
+    if should_stop is not None and should_stop():
+      return None
     for index, environment in enumerate(environments):
       while not timesteps[index].last() and environment.state.current_player() != agent_players[index]:
         timesteps[index] = environment.step(opponent.choose_action(environment.state))

@@ -95,6 +95,15 @@ def test_odd_number_of_games_gives_the_first_seat_one_more():
   assert sum(result.record(0)) == 2 and sum(result.record(1)) == 1
 
 
+def test_a_stop_abandons_the_match_between_plies():
+  actor = FirstLegalActor(2)
+  answers = iter([False, False, True])
+  result = arena.play_games(actor, 'tic_tac_toe', FirstLegalPlayer(), num_games=2,
+                            should_stop=lambda: next(answers))
+  assert result is None
+  assert len(actor.batches) == 2  # Asked before every ply: two searches, then the stop.
+
+
 def test_errors_name_the_bad_value():
   with pytest.raises(ValueError, match='num_environments=4 to play 4 games'):
     arena.play_games(FirstLegalActor(6), 'tic_tac_toe', FirstLegalPlayer(), num_games=4)

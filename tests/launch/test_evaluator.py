@@ -41,6 +41,17 @@ def test_single_player_evaluation_is_the_mean_greedy_return(tmp_path):
   assert evaluator.last_evaluation() == (LEARNER_STEP, 10.0)
 
 
+def test_a_stop_abandons_the_evaluation_without_logging_it(tmp_path):
+  # Episodes of 1000 steps: the stop asked after the third search ends the evaluation there.
+  evaluator = make_evaluator(conftest.tiny_config(),
+                             lambda seed: fakes.CountingEnvironment(episode_length=1000), tmp_path,
+                             num_episodes=2)
+  calls = []
+  assert evaluator.evaluate(should_stop=lambda: calls.append(1) or len(calls) > 3) is None
+  assert len(calls) == 4
+  assert evaluator.last_evaluation() is None
+
+
 def test_board_game_evaluation_is_the_mean_score_against_random_play(tmp_path):
   config = dataclasses.replace(
       config_lib.board_game('tic_tac_toe'), num_simulations=2,
