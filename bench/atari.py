@@ -71,24 +71,24 @@ def main():
     result = actor_bench.measure(envs, config.num_simulations, args.seconds,
                                  environment_id=environment_id, config=config)
     result['frames_per_second'] = result['env_steps_per_second'] * atari.FRAME_SKIP
-    if args.json:
-      print(json.dumps({'part': 'actor', **result}), flush=True)
-    else:
-      print(f'actor B={envs}: {result["frames_per_second"]:.1f} frames/s '
-            f'({result["env_steps_per_second"]:.2f} env steps/s, '
-            f'{result["searches_per_second"]:.2f} searches/s; compile {result["compile_s"]:.1f} s, '
-            f'timed {result["timed_s"]:.1f} s)', flush=True)
+    _report(args.json, 'actor', result, lambda: (
+        f'actor B={envs}: {result["frames_per_second"]:.1f} frames/s '
+        f'({result["env_steps_per_second"]:.2f} env steps/s, '
+        f'{result["searches_per_second"]:.2f} searches/s; compile {result["compile_s"]:.1f} s, '
+        f'timed {result["timed_s"]:.1f} s)'))
   for batch_size in batch_sizes:
     result = learner_bench.measure_learner(dataclasses.replace(config, batch_size=batch_size),
                                            environment_id, args.learner_steps, args.warmup_steps)
-    if args.json:
-      print(json.dumps({'part': 'learner', **result}), flush=True)
-    else:
-      print(f'learner batch={batch_size}: {result["learner_steps_per_second"]:.3f} steps/s '
-            f'({1.0 / result["learner_steps_per_second"]:.2f} s/step, '
-            f'{result["sequences_per_second"]:.1f} sequences/s; {args.warmup_steps} warm-up '
-            f'steps with tracing {result["trace_s"]:.1f} s, {args.learner_steps} timed steps)',
-            flush=True)
+    _report(args.json, 'learner', result, lambda: (
+        f'learner batch={batch_size}: {result["learner_steps_per_second"]:.3f} steps/s '
+        f'({1.0 / result["learner_steps_per_second"]:.2f} s/step, '
+        f'{result["sequences_per_second"]:.1f} sequences/s; {args.warmup_steps} warm-up '
+        f'steps with tracing {result["trace_s"]:.1f} s, {args.learner_steps} timed steps)'))
+
+
+def _report(as_json: bool, part: str, result: dict, describe) -> None:
+  """Prints one measurement: a JSON object tagged with its part, or the line `describe()` makes."""
+  print(json.dumps({'part': part, **result}) if as_json else describe(), flush=True)
 
 
 if __name__ == '__main__':

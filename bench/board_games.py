@@ -28,6 +28,7 @@ from acme import specs  # pylint: disable=g-import-not-at-top,wrong-import-posit
 from agents.muzero import builder as builder_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import learning  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import learner as learner_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import make_environment  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
@@ -134,8 +135,7 @@ def _sample_info(batch_size: int) -> reverb.SampleInfo:
 
 def main():
   args = _parse_args()
-  tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-  tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+  learner_bench.limit_threads(args.threads)
   print(f'command: python -m bench.board_games {" ".join(sys.argv[1:])}'.rstrip(), flush=True)
   for game in _games(args.games):
     print(measure(game, args), flush=True)

@@ -23,6 +23,8 @@ import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+from bench import learner as learner_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
+
 
 def random_games(environment, num_games: int, rng, adder=None):
   """Plays `num_games` random games; returns [(observation, OpenSpiel state)] of every decision.
@@ -148,9 +150,7 @@ def main():
                  'ints >= 1, e.g. 2,32.')
   if min(widths) < 1 or min(args.games, args.probe_games, args.steps, args.eval_every) < 1:
     parser.error('--head_channels, --games, --probe_games, --steps and --eval_every must be >= 1.')
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-  tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+  learner_bench.limit_threads(args.threads)
   print(f'command: python -m bench.board_model {" ".join(sys.argv[1:])}'.rstrip(), flush=True)
   summary = {width: measure(args.game, width, args)[-1] for width in widths}
   print(('' if args.json else 'summary: ') + json.dumps(summary), flush=True)

@@ -19,6 +19,7 @@ and learning_curve.png under `--output_dir`; with `--json`, the last stdout line
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -47,7 +48,7 @@ def learn(args, output_dir: str):
   config = config_lib.board_game(args.game)
   overrides = {'num_simulations': args.num_simulations,
                'num_exploration_moves': args.num_exploration_moves}
-  config = config_lib.dataclasses.replace(
+  config = dataclasses.replace(
       config, **{name: value for name, value in overrides.items() if value is not None})
   num_envs = args.num_envs or config.envs_per_actor
   environments = [make_environment(f'openspiel:{args.game}', seed=args.seed * 1000 + index)

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 from dm_env import specs
 
+from bench import learner as learner_bench
 from networks import muzero
 from networks import observations
 from networks.config import NetworkConfig
@@ -92,8 +93,7 @@ def main() -> None:
   if unknown:
     parser.error(f'--networks has unknown {unknown}; allowed: {sorted(NETWORKS)}')
   # Thread pools must be sized before TensorFlow runs its first op.
-  tf.config.threading.set_intra_op_parallelism_threads(1)
-  tf.config.threading.set_inter_op_parallelism_threads(1)
+  learner_bench.limit_threads(1)
   cores = sorted(os.sched_getaffinity(0))
   if len(cores) != 1 or os.environ.get('OMP_NUM_THREADS') != '1':
     print(f'warning: not single-threaded (cores {cores}, OMP_NUM_THREADS='

@@ -51,6 +51,7 @@ import json  # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+from bench import learner as learner_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
 from networks.base import NetworkOutput  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import policies  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -140,8 +141,7 @@ def benchmark(batch_size: int, num_simulations: int, repetitions: int,
 
 
 def main(args: argparse.Namespace) -> None:
-  tf.config.threading.set_intra_op_parallelism_threads(1)
-  tf.config.threading.set_inter_op_parallelism_threads(1)
+  learner_bench.limit_threads(1)
   batch_sizes = [int(size) for size in args.batch_sizes.split(',')]
   command = f'python -m bench.search {" ".join(sys.argv[1:])}'.strip()
   if not args.json:
