@@ -372,7 +372,7 @@ class EvaluatorNode:
   def run(self):
     # Checked between searches too, so that a stop does not wait for the end of an episode.
     stop_requested = lambda: lp.wait_for_stop(0)
-    while not stop_requested():
+    while True:
       self.evaluate(stop_requested)
       if lp.wait_for_stop(self._period_s):
         return
