@@ -2,7 +2,7 @@
 
 Workload: `agents.muzero.config.cartpole()` network (MLP, latent 64, width 64, 41-bin supports),
 50 simulations per search, B CartPole-v1 environments stepped in lock-step by one actor with one
-batched search per step, every step written through one MuZeroAdder per environment to an
+batched search per step, every step written through one ReplayWriter per environment to an
 in-process Reverb table (initial priorities included). No learner: the weights stay random.
 Compilation (the first steps) is excluded; the figure is environment steps (summed over the B
 environments) per wall-clock second over `--seconds`.

@@ -30,7 +30,7 @@ from environments import opponents
 from launch import status as status_lib
 
 EnvironmentFactory = Callable[[int], dm_env.Environment]
-PUBLISHED_GROUPS = ('network', learning.LEARNER_STEPS)
+PUBLISHED_GROUPS = ('network', learning.LEARNER_STEPS, learning.MAX_PRIORITY)
 COUNTER_FILE = 'counter.json'
 REPLAY_RESTORED_FILE = 'replay_restored.json'
 REPLAY_CHECKPOINT_FILE = 'replay_checkpoint.json'

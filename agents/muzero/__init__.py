@@ -2,7 +2,7 @@
 
 from agents.muzero.actor import BatchedEnvironmentLoop
 from agents.muzero.actor import MuZeroActor
-from agents.muzero.adders import MuZeroAdder
+from agents.muzero.replay import ReplayWriter
 from agents.muzero.agent import MuZero
 from agents.muzero.builder import MuZeroBuilder
 from agents.muzero.config import atari

@@ -5,10 +5,11 @@
 (`select_actions`, `observe_first_at`, `observe_at`) drives B environments in lock-step with one
 compiled search call per step for all of them; `BatchedEnvironmentLoop` runs it.
 
-Per decision the actor stores the search policy and root value as the adder's extras; the adder
-computes the initial priority |v - z| (`agents.muzero.targets.initial_priority_fn`). When an
-episode ends by truncation (discount 1), the actor evaluates the final observation with the
-network so that value targets can bootstrap from it.
+Per decision the actor gives its replay writers (`agents.muzero.replay.ReplayWriter`) the search
+policy, the root value and the version of its weights; new items enter at the learner's latest
+largest priority, which comes with the weights ('max_priority'). When an episode ends by
+truncation (discount 1), the actor evaluates the final observation with the network so that
+value targets can bootstrap from it.
 """
 
 import time
@@ -24,7 +25,7 @@ from acme.utils import counting
 from acme.utils import loggers
 
 import search
-from agents.muzero import adders as adders_lib
+from agents.muzero import replay
 from agents.muzero import config as config_lib
 from networks import observations as observations_lib
 
@@ -75,7 +76,7 @@ class MuZeroActor(core.Actor):
                network,
                config: config_lib.MuZeroConfig,
                num_environments: int = 1,
-               adders: Optional[Sequence[adders_lib.MuZeroAdder]] = None,
+               adders: Optional[Sequence[replay.ReplayWriter]] = None,
                variable_source: Optional[core.VariableSource] = None,
                greedy: bool = False,
                seed: int = 0,
@@ -106,11 +107,13 @@ class MuZeroActor(core.Actor):
     self._num_searches = 0
     self._rng = np.random.default_rng(seed)
     self._learner_steps = tf.Variable(0, dtype=tf.int64, trainable=False)
+    self._max_priority = tf.Variable(1.0, dtype=tf.float32, trainable=False)
     self._variable_client = None
     if variable_source is not None:
       self._variable_client = variable_utils.VariableClient(
           variable_source,
-          {'network': network.variable_groups()['network'], 'learner_steps': [self._learner_steps]},
+          {'network': network.variable_groups()['network'], 'learner_steps': [self._learner_steps],
+           'max_priority': [self._max_priority]},
           update_period=config.variable_update_period)
       if wait_for_variables:
         self._variable_client.update_and_wait()
@@ -155,11 +158,16 @@ class MuZeroActor(core.Actor):
       temperatures = np.asarray([self._config.temperature(learner_steps, int(moves))
                                  for moves in self._move_numbers])
     actions = sample_actions(output.visit_counts, temperatures, self._rng)
+    weights_version = np.int64(self.learner_steps)
     for index in range(self._num_environments):
       self._extras[index] = {
           'search_policy': output.search_policy[index].astype(np.float32),
           'root_value': np.float32(output.root_value[index]),
+          'weights_version': weights_version,
       }
+    max_priority = float(self._max_priority.numpy())
+    for adder in self._adders or ():
+      adder.max_priority = max_priority
     return actions
 
   def observe_first_at(self, index: int, timestep: dm_env.TimeStep):
@@ -183,7 +191,7 @@ class MuZeroActor(core.Actor):
       observation = observations_lib.network_input(stack_observations([next_timestep.observation]),
                                                    self._network.num_actions)
       final_root_value = float(self._value_fn(observation).numpy()[0])
-    self._adders[index].add(np.asarray(action, np.int32), next_timestep, extras,
+    self._adders[index].add(action, next_timestep, extras,
                             final_root_value=final_root_value)
 
   # acme.core.Actor interface (one environment, index 0).

@@ -2,11 +2,16 @@
 
 The single-process agent (`agents.muzero.agent`) and a distributed program are two arrangements
 of the same builder; only the replay table's rate limiter differs (`make_replay_tables`).
+
+Tables: 'priority_table' holds the actors' items (`agents.muzero.replay`); with
+`config.reanalyze_fraction` > 0, 'reanalyze_table' holds the items reanalyzers rewrote with
+fresh targets: uniform sampling, FIFO removal, REANALYZE_TABLE_BATCHES learner batches' worth,
+and no ratio limiter, so that the learner never waits for reanalyzers (it reuses their latest
+items instead) and reanalyzers never wait for the learner.
 """
 
 from typing import Iterator, List, Optional
 
-import numpy as np
 import reverb
 import tensorflow as tf
 from acme import core
@@ -18,12 +23,13 @@ from acme.utils import loggers
 
 import networks
 from agents.muzero import actor as actor_lib
-from agents.muzero import adders as adders_lib
 from agents.muzero import config as config_lib
 from agents.muzero import learning
-from agents.muzero import targets
+from agents.muzero import replay
 
 TABLE = acme_adders.DEFAULT_PRIORITY_TABLE
+REANALYZE_TABLE = 'reanalyze_table'
+REANALYZE_TABLE_BATCHES = 8
 
 
 class MuZeroBuilder:
@@ -46,19 +52,20 @@ class MuZeroBuilder:
   def table(self) -> str:
     return self._table
 
-  def extras_spec(self):
-    """The extras the actor gives per decision: search policy [A] and root value [] (the adder
-    adds its decision flag)."""
-    num_actions = self._spec.actions.num_values
-    return {
-        'search_policy': specs.Array((num_actions,), np.float32, name='search_policy'),
-        'root_value': specs.Array((), np.float32, name='root_value'),
-    }
+  @property
+  def layout(self) -> replay.ItemLayout:
+    return replay.ItemLayout.from_config(self._config)
 
   def signature(self):
-    """The replay table's signature: the columns of `adders_lib.column_lengths` with the extras."""
-    return adders_lib.MuZeroAdder.signature(self._spec, self.extras_spec(),
-                                            self._config.unroll_steps, self._config.td_steps)
+    """The replay tables' signature (`agents.muzero.replay.item_signature`)."""
+    return replay.item_signature(self._spec, self.layout)
+
+  def reanalyze_batch_size(self) -> int:
+    """Items of each learner batch that come from the reanalyze table."""
+    config = self._config
+    if config.reanalyze_fraction == 0:
+      return 0
+    return min(max(1, round(config.batch_size * config.reanalyze_fraction)), config.batch_size - 1)
 
   def make_rate_limiter(self, single_process: bool) -> reverb.rate_limiters.RateLimiter:
     """MinSize in one process (a SampleToInsertRatio there can deadlock actor and learner, which
@@ -75,43 +82,58 @@ class MuZeroBuilder:
                          2.0 * max(1.0, config.samples_per_insert)))
 
   def make_replay_tables(self, single_process: bool = False) -> List[reverb.Table]:
-    """One prioritized table (priority exponent alpha, FIFO removal, max size, signature)."""
+    """The prioritized table (priority exponent alpha, FIFO removal, max size, signature) and,
+    with reanalyze, the reanalyze table (see the module docstring)."""
     config = self._config
-    return [reverb.Table(
+    tables = [reverb.Table(
         name=self._table,
         sampler=reverb.selectors.Prioritized(config.priority_exponent),
         remover=reverb.selectors.Fifo(),
         max_size=config.max_replay_size,
         rate_limiter=self.make_rate_limiter(single_process),
         signature=self.signature())]
+    if config.reanalyze_fraction > 0:
+      tables.append(reverb.Table(
+          name=REANALYZE_TABLE,
+          sampler=reverb.selectors.Uniform(),
+          remover=reverb.selectors.Fifo(),
+          max_size=REANALYZE_TABLE_BATCHES * config.batch_size,
+          rate_limiter=reverb.rate_limiters.MinSize(1),
+          signature=self.signature()))
+    return tables
 
-  def make_adder(self, replay_client: reverb.Client) -> adders_lib.MuZeroAdder:
-    """An adder for one environment, with the paper's initial priority |v_0 - z_0|."""
+  def make_adder(self, replay_client: reverb.Client) -> replay.ReplayWriter:
+    """A replay writer for one environment (initial priority: `config.initial_priority`)."""
     config = self._config
-    priority_fn = targets.initial_priority_fn(config.td_steps, config.discount, config.two_player,
-                                              config.priority_epsilon)
-    return adders_lib.MuZeroAdder(replay_client, config.unroll_steps, config.td_steps,
-                                  priority_fns={self._table: priority_fn})
+    return replay.ReplayWriter(replay_client, self._table, self.layout,
+                               initial_priority=config.initial_priority, discount=config.discount,
+                               two_player=config.two_player,
+                               priority_epsilon=config.priority_epsilon)
 
-  def make_dataset(self, replay_address: str) -> tf.data.Dataset:
-    """Prefetched batches of replayed sequences (Acme's `make_reverb_dataset`)."""
+  def make_dataset(self, replay_address: str, table: Optional[str] = None) -> tf.data.Dataset:
+    """Prefetched batches of replayed items (Acme's `make_reverb_dataset`): of the prioritized
+    table by default (the batch less its reanalyzed share), or of the reanalyze table."""
     config = self._config
+    reanalyzed = self.reanalyze_batch_size()
+    table = table or self._table
+    batch_size = reanalyzed if table == REANALYZE_TABLE else config.batch_size - reanalyzed
     return datasets.make_reverb_dataset(
-        server_address=replay_address, batch_size=config.batch_size,
-        prefetch_size=config.prefetch_size, table=self._table,
+        server_address=replay_address, batch_size=batch_size,
+        prefetch_size=config.prefetch_size, table=table,
         num_parallel_calls=config.num_parallel_calls,
-        max_in_flight_samples_per_worker=config.batch_size)
+        max_in_flight_samples_per_worker=batch_size)
 
-  def make_dataset_iterator(self, replay_address: str) -> Iterator[reverb.ReplaySample]:
+  def make_dataset_iterator(self, replay_address: str,
+                            table: Optional[str] = None) -> Iterator[reverb.ReplaySample]:
     """An iterator over `make_dataset`; sampling starts (and may block) once it exists."""
-    return iter(self.make_dataset(replay_address))
+    return iter(self.make_dataset(replay_address, table))
 
   def make_network(self) -> networks.MuZeroNetwork:
     """A network for this spec and `config.network`, variables created."""
     return networks.make_network(self._spec, self._config.network)
 
   def make_actor(self, network: networks.MuZeroNetwork,
-                 adders: Optional[List[adders_lib.MuZeroAdder]] = None,
+                 adders: Optional[List[replay.ReplayWriter]] = None,
                  variable_source: Optional[core.VariableSource] = None,
                  num_environments: int = 1, greedy: bool = False, seed: int = 0,
                  wait_for_variables: bool = True) -> actor_lib.MuZeroActor:
@@ -125,8 +147,14 @@ class MuZeroBuilder:
                    counter: Optional[counting.Counter] = None,
                    logger: Optional[loggers.Logger] = None,
                    checkpoint_directory: Optional[str] = None,
-                   device: Optional[str] = None) -> learning.MuZeroLearner:
-    """The learner, reading `dataset` and writing priorities through `replay_client`."""
+                   device: Optional[str] = None,
+                   reanalyze_dataset=None) -> learning.MuZeroLearner:
+    """The learner, reading `dataset` (and `reanalyze_dataset` when the config reanalyzes) and
+    writing priorities through `replay_client`; its target network is made here."""
+    target_network = (self.make_network() if self._config.target_update_period is not None
+                      else None)
     return learning.MuZeroLearner(network, dataset, self._config, replay_client=replay_client,
                                   table=self._table, counter=counter, logger=logger,
-                                  checkpoint_directory=checkpoint_directory, device=device)
+                                  checkpoint_directory=checkpoint_directory, device=device,
+                                  target_network=target_network,
+                                  reanalyze_dataset=reanalyze_dataset)

@@ -12,6 +12,9 @@ from typing import Optional, Tuple
 from networks import NetworkConfig
 from search.config import UNVISITED_Q
 
+# MuZeroConfig.initial_priority values (see agents.muzero.replay).
+INITIAL_PRIORITIES = ('max', 'search')
+
 OPTIMIZERS = ('sgd', 'adam')
 
 # Paper (pseudocode `make_go_config`, `make_chess_config`, `make_shogi_config`): Dirichlet alpha
@@ -93,6 +96,22 @@ class MuZeroConfig:
     num_parallel_calls: parallel Reverb readers in the learner's dataset (Acme's
       `make_reverb_dataset` argument). Every reader keeps samples in flight, whose priorities are
       older than the latest update; few readers keep prioritisation fresh.
+    initial_priority: priority of a new replay item: 'max' (the largest priority of the learner's
+      latest batch, as prioritized replay does for new data) or 'search' (the paper's |v - z| from
+      the actor's search; starves items when early values are all 0); see
+      `agents.muzero.replay`.
+    target_update_period: learner steps between two copies of the network into a target network
+      that recomputes the bootstrap values v_{t+n} from the stored observations (fresh targets,
+      as MuZero Reanalyze and EfficientZero do); None bootstraps from the root values the actors
+      stored (the paper's original MuZero).
+    consistency_loss_weight: weight of EfficientZero's self-supervised consistency loss (Ye et al.
+      2021): the latent the dynamics predicts k steps ahead against the representation of the
+      observation at t + k, through SimSiam projection and prediction heads; 0 turns it off.
+    consistency_projection_size: width of the consistency loss's projection and prediction
+      heads (EfficientZero: 1024 for Atari).
+    reanalyze_fraction: share of each learner batch taken from the reanalyze table (items whose
+      policy and value targets reanalyzer nodes recomputed with recent weights); 0 without
+      reanalyzers.
     network: sizes of the representation, dynamics and prediction networks, including the
       categorical value and reward supports (paper, Atari: 601 bins each).
   """
@@ -132,6 +151,12 @@ class MuZeroConfig:
   samples_per_insert_tolerance_rate: float = 0.1
   prefetch_size: int = 4
   num_parallel_calls: int = 1
+  initial_priority: str = 'max'
+  # Fresh targets.
+  target_update_period: Optional[int] = None
+  consistency_loss_weight: float = 0.0
+  consistency_projection_size: int = 256
+  reanalyze_fraction: float = 0.0
   network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
 
   @property
@@ -195,6 +220,13 @@ class MuZeroConfig:
     check_real('priority_epsilon', 0.0, inf, low_open=True, high_open=True)
     check_real('samples_per_insert', 0.0, inf, low_open=True, high_open=True)
     check_real('samples_per_insert_tolerance_rate', 0.0, inf, low_open=True, high_open=True)
+    check_real('consistency_loss_weight', 0.0, inf, high_open=True)
+    check_int('consistency_projection_size', 1)
+    check_real('reanalyze_fraction', 0.0, 1.0, high_open=True)
+    if self.target_update_period is not None:
+      check_int('target_update_period', 1)
+    if self.initial_priority not in INITIAL_PRIORITIES:
+      fail('initial_priority', f'one of {INITIAL_PRIORITIES}')
     if self.optimizer not in OPTIMIZERS:
       fail('optimizer', f'one of {OPTIMIZERS}')
     if self.unvisited_q not in UNVISITED_Q:

@@ -1,10 +1,18 @@
 """The MuZero learner: samples sequences from Reverb, unrolls the model, updates weights and priorities.
 
-One `step` = one batch: value, reward and policy targets from the replayed sequence
-(`agents.muzero.targets`), a K-step unroll of the network and the paper's loss
+One `step` = one batch: value, reward and policy targets from the replayed items
+(`agents.muzero.replay`), a K-step unroll of the network and the paper's loss
 (`agents.muzero.losses`) weighted by importance weights, one optimizer update, and new
 priorities |v_0 - z_0| (the network's value at the first position against its n-step target)
 written back to the replay table.
+
+Fresh targets: with `config.target_update_period`, a target network (a copy of the network
+refreshed every T steps) recomputes the bootstrap values v_{t+k+n} from the stored observations,
+instead of the root values an old network wrote when the data was collected (MuZero Reanalyze's
+value targets, EfficientZero's target model). With `config.reanalyze_fraction` > 0 a share of
+each batch comes from the reanalyze table, whose items carry search policies recomputed with
+recent weights (`agents.muzero.reanalyze`). With `config.consistency_loss_weight` > 0,
+EfficientZero's consistency loss joins the loss (`networks.consistency`).
 
 The compute runs under `tf.device(device)`, the first GPU when TensorFlow sees one and the CPU
 otherwise; nothing else depends on the device.
@@ -25,9 +33,12 @@ from acme.utils import loggers
 
 from agents.muzero import config as config_lib
 from agents.muzero import losses
-from agents.muzero import targets
+from agents.muzero import replay
+from networks import consistency
 
 LEARNER_STEPS = 'learner_steps'
+# The variable group of the largest priority of the latest batch, the priority of new items.
+MAX_PRIORITY = 'max_priority'
 
 
 def default_device() -> str:
@@ -49,8 +60,14 @@ class MuZeroLearner(core.Learner):
   """Acme learner and variable source for MuZero.
 
   Variable groups for `get_variables`: the network's (`network.variable_groups()`: 'network',
-  'representation', 'dynamics', 'prediction') and 'learner_steps' (the step counter, so that
-  actors know the age of their weights and follow the temperature schedule).
+  'representation', 'dynamics', 'prediction'), 'learner_steps' (the step counter, so that
+  actors know the age of their weights and follow the temperature schedule) and 'max_priority'
+  (the largest priority of the latest batch, which actors give new items).
+
+  Attributes:
+    last_priorities: (keys [B], priorities [B]) written by the latest step.
+    reanalyze_staleness: learner steps between the weights that reanalysed the latest batch's
+      reanalyzed items and the learner's step, or None before any.
   """
 
   def __init__(self,
@@ -62,7 +79,10 @@ class MuZeroLearner(core.Learner):
                counter: Optional[counting.Counter] = None,
                logger: Optional[loggers.Logger] = None,
                checkpoint_directory: Optional[str] = None,
-               device: Optional[str] = None):
+               device: Optional[str] = None,
+               target_network=None,
+               reanalyze_dataset: Union[None, tf.data.Dataset,
+                                        Iterator[reverb.ReplaySample]] = None):
     """Makes the learner.
 
     Args:
@@ -77,11 +97,25 @@ class MuZeroLearner(core.Learner):
       checkpoint_directory: where `save_checkpoint` / `restore_checkpoint` write and read; None
         disables checkpointing.
       device: TensorFlow device of the compute; `default_device()` when None.
+      target_network: a second network built alike, needed when `config.target_update_period`
+        is set.
+      reanalyze_dataset: batches of reanalyzed items, mixed into every batch; needed when
+        `config.reanalyze_fraction` > 0.
     """
     self._config = config.validate()
     self._network = network
     self._dataset = dataset
     self._iterator = None
+    if (config.target_update_period is None) != (target_network is None):
+      raise ValueError(f'MuZeroConfig.target_update_period={config.target_update_period} needs '
+                       'a target_network exactly when it is set.')
+    if (config.reanalyze_fraction > 0) != (reanalyze_dataset is not None):
+      raise ValueError(f'MuZeroConfig.reanalyze_fraction={config.reanalyze_fraction} needs a '
+                       'reanalyze_dataset exactly when it is > 0.')
+    self._target_network = target_network
+    self._reanalyze_dataset = reanalyze_dataset
+    self._reanalyze_iterator = None
+    self.reanalyze_staleness: Optional[float] = None
     self._replay_client = replay_client
     self._table = table
     self._counter = counting.Counter(counter, 'learner')
@@ -91,19 +125,29 @@ class MuZeroLearner(core.Learner):
       self._learner_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name='learner_steps')
       self._learning_rate = tf.Variable(config.learning_rate, dtype=tf.float32, trainable=False,
                                         name='learning_rate')
+      self._max_priority = tf.Variable(1.0, dtype=tf.float32, trainable=False,
+                                       name='max_priority')
       self._optimizer = make_optimizer(config, self._learning_rate)
+      self._consistency_heads = None
       self._variables = list(network.trainable_variables)
+      if config.consistency_loss_weight > 0:
+        self._consistency_heads = consistency.ConsistencyHeads(config.consistency_projection_size)
+        self._consistency_heads.predict(tf.zeros((1,) + tuple(network.latent_shape)))
+        self._variables += list(self._consistency_heads.trainable_variables)
       # Sonnet optimizers make their slots on the first update; making them now lets
       # `restore_checkpoint` fill them at once (the step counter and weights are already there).
       self._optimizer._initialize(self._variables)  # pylint: disable=protected-access
-    self._checkpoint = tf.train.Checkpoint(network=network, optimizer=self._optimizer,
-                                           learner_steps=self._learner_steps)
+    checkpointed = dict(network=network, optimizer=self._optimizer,
+                        learner_steps=self._learner_steps)
+    if self._consistency_heads is not None:
+      checkpointed['consistency_heads'] = self._consistency_heads
+    self._checkpointed = checkpointed
+    self._checkpoint = tf.train.Checkpoint(**checkpointed)
     self._checkpoint_manager = None
     if checkpoint_directory:
       self._checkpoint_manager = tf.train.CheckpointManager(
           self._checkpoint, checkpoint_directory, max_to_keep=1)
     self._last_step_time = None
-    # (keys [B], priorities [B]) written by the latest step, for inspection.
     self.last_priorities = None
 
   @property
@@ -116,38 +160,62 @@ class MuZeroLearner(core.Learner):
 
   @property
   def state(self) -> Dict[str, object]:
-    """Checkpointable state, for `acme.tf.savers.Checkpointer` (network, optimizer, step)."""
-    return {'network': self._network, 'optimizer': self._optimizer,
-            'learner_steps': self._learner_steps}
+    """Checkpointable state, for `acme.tf.savers.Checkpointer` (network, optimizer, step and
+    the consistency heads when in use)."""
+    return dict(self._checkpointed)
+
+  def _bootstrap_values(self, data) -> tf.Tensor:
+    """[B, K + 1] values of the bootstrap rows: the target network's, or the stored ones."""
+    if self._target_network is None:
+      return data['bootstrap_value']
+    observation = data['bootstrap_observation']
+    rows = tf.shape(tree.flatten(observation)[0])[1]
+    merged = tree.map_structure(
+        lambda x: tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], axis=0)), observation)
+    values = self._target_network.initial_inference(merged).value
+    return tf.reshape(values, [-1, rows])
+
+  def _consistency(self, data, unrolled: losses.Unroll, mask: tf.Tensor) -> tf.Tensor:
+    """[B, K] EfficientZero's per-step consistency loss, masked to real observations."""
+    unroll_steps = self._config.unroll_steps
+    later = tree.map_structure(lambda x: x[:, 1:], data['observation'])
+    merge = lambda x: tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], axis=0))
+    target = self._consistency_heads.project(
+        self._network.initial_inference(tree.map_structure(merge, later)).latent)
+    predicted = self._consistency_heads.predict(merge(tf.stack(unrolled.latents[1:], axis=1)))
+    per_step = tf.reshape(consistency.negative_cosine_similarity(predicted, target),
+                          [-1, unroll_steps])
+    return per_step * mask[:, 1:]
 
   @tf.function
-  def _train(self, sample: reverb.ReplaySample):
+  def _train(self, data, weights: tf.Tensor):
     config = self._config
-    data = sample.data
-    value_target, reward_target, policy_target, policy_mask = losses.sequence_targets(
-        rewards=data.reward, discounts=data.discount, decisions=data.extras['decision'],
-        search_policy=data.extras['search_policy'], root_values=data.extras['root_value'],
-        unroll_steps=config.unroll_steps, td_steps=config.td_steps, discount=config.discount,
-        two_player=config.two_player)
-    weights = targets.importance_weights(sample.info.probability, sample.info.table_size,
-                                         config.importance_sampling_exponent)
-    first_observation = tree.map_structure(lambda x: x[:, 0], data.observation)
-    actions = tf.cast(data.action[:, :config.unroll_steps], tf.int32)
+    item_targets = replay.item_targets(
+        data, self._bootstrap_values(data), config.unroll_steps, config.td_steps,
+        config.discount, config.two_player)
+    first_observation = tree.map_structure(lambda x: x[:, 0], data['observation'])
+    actions = tf.cast(data['action'], tf.int32)
     # Past the end of an episode the stored actions are zero padding; uniformly random actions
     # there train the model's absorbing states under every action the search may try.
     random_actions = tf.random.stateless_uniform(
         tf.shape(actions), seed=tf.stack([self._learner_steps, tf.constant(7, tf.int64)]),
         maxval=self._network.num_actions, dtype=tf.int32)
-    actions = tf.where(policy_mask[:, :config.unroll_steps] > 0, actions, random_actions)
+    actions = tf.where(item_targets.policy_mask[:, :config.unroll_steps] > 0, actions,
+                       random_actions)
     self._learning_rate.assign(config.learning_rate * tf.pow(
         config.learning_rate_decay_rate,
         tf.cast(self._learner_steps, tf.float32) / config.learning_rate_decay_steps))
 
     with tf.GradientTape() as tape:
       unrolled = losses.unroll(self._network, first_observation, actions)
-      loss = losses.muzero_loss(unrolled.value_logits, unrolled.reward_logits,
-                                unrolled.policy_logits, value_target, reward_target,
-                                policy_target, policy_mask, weights, config.value_loss_weight)
+      consistency_loss = (self._consistency(data, unrolled, item_targets.observation_mask)
+                          if self._consistency_heads is not None else None)
+      loss = losses.muzero_loss(
+          unrolled.value_logits, unrolled.reward_logits, unrolled.policy_logits,
+          item_targets.value, item_targets.reward, item_targets.policy, item_targets.policy_mask,
+          weights, config.value_loss_weight, value_mask=item_targets.value_mask,
+          reward_mask=item_targets.reward_mask, consistency=consistency_loss,
+          consistency_loss_weight=config.consistency_loss_weight)
       l2 = losses.l2_penalty(self._variables, config.weight_decay)
       total_loss = loss.loss + l2
     gradients = tape.gradient(total_loss, self._variables)
@@ -157,31 +225,56 @@ class MuZeroLearner(core.Learner):
     self._optimizer.apply(gradients, self._variables)
     self._learner_steps.assign_add(1)
 
-    priorities = tf.abs(unrolled.initial_value - value_target[:, 0]) + config.priority_epsilon
+    new_priorities = replay.priorities(unrolled.initial_value, item_targets.value[:, 0],
+                                       config.priority_epsilon)
+    staleness = tf.cast(self._learner_steps - data['weights_version'], tf.float32)
     metrics = {
         'total_loss': total_loss,
         'value_loss': loss.value_loss,
         'reward_loss': loss.reward_loss,
         'policy_loss': loss.policy_loss,
+        'consistency_loss': loss.consistency_loss,
         'l2_loss': l2,
         'gradient_norm': gradient_norm,
         'learning_rate': self._learning_rate.read_value(),
-        'mean_priority': tf.reduce_mean(priorities),
-        'mean_value_target': tf.reduce_mean(value_target[:, 0]),
+        'mean_priority': tf.reduce_mean(new_priorities),
+        'mean_value_target': tf.reduce_mean(item_targets.value[:, 0]),
         'mean_importance_weight': tf.reduce_mean(weights),
     }
-    return metrics, priorities
+    return metrics, new_priorities, staleness
+
+  def _next_batch(self):
+    """(data, importance weights, keys of prioritized samples, number of reanalyzed items)."""
+    if self._iterator is None:
+      as_iterator = lambda d: iter(d) if isinstance(d, tf.data.Dataset) else d
+      self._iterator = as_iterator(self._dataset)
+      if self._reanalyze_dataset is not None:
+        self._reanalyze_iterator = as_iterator(self._reanalyze_dataset)
+    sample = next(self._iterator)
+    weights = replay.importance_weights(sample.info.probability, sample.info.table_size,
+                                        self._config.importance_sampling_exponent)
+    if self._reanalyze_iterator is None:
+      return sample.data, weights, sample.info.key, 0
+    # Reanalyzed items come uniformly from their FIFO table: their importance weight is 1, the
+    # largest a prioritized sample gets.
+    reanalyzed = next(self._reanalyze_iterator)
+    data = tree.map_structure(lambda a, b: tf.concat([a, b], axis=0), sample.data, reanalyzed.data)
+    weights = tf.concat([weights, tf.ones_like(reanalyzed.info.probability, tf.float32)], axis=0)
+    return data, weights, sample.info.key, int(reanalyzed.info.key.shape[0])
 
   def step(self):
     """One learner update: sample, train, write new priorities, count and log."""
-    if self._iterator is None:
-      self._iterator = (iter(self._dataset) if isinstance(self._dataset, tf.data.Dataset)
-                        else self._dataset)
-    sample = next(self._iterator)
+    data, weights, keys, num_reanalyzed = self._next_batch()
+    if (self._target_network is not None
+        and self.learner_steps % self._config.target_update_period == 0):
+      self._update_target_network()
     with tf.device(self._device):
-      metrics, priorities = self._train(sample)
-    keys, priorities = sample.info.key.numpy(), priorities.numpy()
+      metrics, priorities, staleness = self._train(data, weights)
+    keys, priorities, staleness = keys.numpy(), priorities.numpy(), staleness.numpy()
+    # Reanalyzed items come last in the batch and keep no priority of their own.
+    priorities = priorities[:len(keys)]
     self.last_priorities = (keys, priorities)
+    self._max_priority.assign(float(priorities.max()))
     if self._replay_client is not None:
       self._replay_client.mutate_priorities(
           self._table, updates=dict(zip(keys.tolist(), priorities.tolist())))
@@ -191,15 +284,24 @@ class MuZeroLearner(core.Learner):
     self._last_step_time = now
     counts = self._counter.increment(steps=1, walltime=elapsed)
     result = {name: float(value.numpy()) for name, value in metrics.items()}
+    result['actor_target_staleness'] = float(staleness[:len(keys)].mean())
+    if num_reanalyzed:
+      result['reanalyze_target_staleness'] = float(staleness[len(keys):].mean())
+      self.reanalyze_staleness = result['reanalyze_target_staleness']
     result['learner_steps_per_second'] = 1.0 / elapsed if elapsed > 0 else 0.0
     result.update(counts)
     self._logger.write(result)
     return result
 
+  def _update_target_network(self):
+    for target, online in zip(self._target_network.variables, self._network.variables):
+      target.assign(online)
+
   def get_variables(self, names: Sequence[str]) -> List[List[np.ndarray]]:
     """The named variable groups as lists of numpy arrays, in the order of `names`."""
     groups = dict(self._network.variable_groups())
     groups[LEARNER_STEPS] = [self._learner_steps]
+    groups[MAX_PRIORITY] = [self._max_priority]
     unknown = [name for name in names if name not in groups]
     if unknown:
       raise ValueError(f'unknown variable group(s) {unknown}; allowed: {sorted(groups)}.')
@@ -219,4 +321,6 @@ class MuZeroLearner(core.Learner):
     if latest is None:
       return False
     self._checkpoint.restore(latest)
+    if self._target_network is not None:
+      self._update_target_network()
     return True

@@ -1,20 +1,21 @@
 """The MuZero loss (paper, Methods and Appendix G; DESIGN.md section 4) and the model unroll.
 
-For each sequence and each unroll step k = 0..K:
-  value loss   CE(two_hot(h(z_k)), value_logits_k)            (every k; z_k = 0 when absorbing),
-  reward loss  CE(two_hot(h(u_{k-1})), reward_logits_k)       (k >= 1),
-  policy loss  CE(pi_k, policy_logits_k) * mask_k             (decision rows only),
+For each item and each unroll step k = 0..K (targets and masks: `agents.muzero.replay`):
+  value loss   CE(two_hot(h(z_k)), value_logits_k)            (decision and absorbing rows),
+  reward loss  CE(two_hot(h(u_{k-1})), reward_logits_k)       (k >= 1, leaving such rows),
+  policy loss  CE(pi_k, policy_logits_k)                      (decision rows only),
+  consistency  -cos(P(s_k), proj(h(o_{t+k})))                 (k >= 1, real observations;
+                                                               EfficientZero, optional),
 where CE(p, logits) = -sum_j p_j log softmax(logits)_j. Step k's loss is scaled by 1 for k = 0 and
 by 1/K for k >= 1 so that the total gradient does not grow with the unroll length (paper,
 Appendix G). The sample's loss is weighted by its importance weight, averaged over the batch,
 and an L2 penalty c * sum(w^2) / 2 is added (the pseudocode's `weight_decay * tf.nn.l2_loss`).
 """
 
-from typing import NamedTuple, Sequence, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
-from agents.muzero import targets
 from networks import transforms
 
 DYNAMICS_GRADIENT_SCALE = 0.5
@@ -24,16 +25,20 @@ class LossOutput(NamedTuple):
   """The loss and its parts, each an importance-weighted batch mean (scalars unless noted).
 
   Attributes:
-    loss: value_loss_weight * value_loss + reward_loss + policy_loss (no L2 penalty).
+    loss: value_loss_weight * value_loss + reward_loss + policy_loss
+      + consistency_loss_weight * consistency_loss (no L2 penalty).
     value_loss: value cross-entropy summed over the scaled unroll steps.
     reward_loss: reward cross-entropy summed over the scaled unroll steps k >= 1.
     policy_loss: policy cross-entropy summed over the scaled unroll steps.
+    consistency_loss: negative cosine similarity summed over the scaled unroll steps k >= 1 (0
+      when not given).
     per_sample_loss: [B] unweighted loss of each sequence.
   """
   loss: tf.Tensor
   value_loss: tf.Tensor
   reward_loss: tf.Tensor
   policy_loss: tf.Tensor
+  consistency_loss: tf.Tensor
   per_sample_loss: tf.Tensor
 
 
@@ -45,11 +50,13 @@ class Unroll(NamedTuple):
     reward_logits: [B, K, reward_support_size], for steps 1..K.
     policy_logits: [B, K + 1, num_actions].
     initial_value: [B] scalar value predicted at step 0 (for new priorities).
+    latents: the K + 1 latents [B, *latent_shape] of steps 0..K (for the consistency loss).
   """
   value_logits: tf.Tensor
   reward_logits: tf.Tensor
   policy_logits: tf.Tensor
   initial_value: tf.Tensor
+  latents: Tuple[tf.Tensor, ...]
 
 
 def cross_entropy(target_probabilities: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
@@ -65,7 +72,9 @@ def step_scales(unroll_steps: int) -> tf.Tensor:
 def muzero_loss(value_logits: tf.Tensor, reward_logits: tf.Tensor, policy_logits: tf.Tensor,
                 value_targets: tf.Tensor, reward_targets: tf.Tensor, policy_targets: tf.Tensor,
                 policy_mask: tf.Tensor, weights: tf.Tensor,
-                value_loss_weight: float = 1.0) -> LossOutput:
+                value_loss_weight: float = 1.0, value_mask: Optional[tf.Tensor] = None,
+                reward_mask: Optional[tf.Tensor] = None, consistency: Optional[tf.Tensor] = None,
+                consistency_loss_weight: float = 0.0) -> LossOutput:
   """The loss of the module docstring from logits and targets.
 
   Args:
@@ -78,6 +87,10 @@ def muzero_loss(value_logits: tf.Tensor, reward_logits: tf.Tensor, policy_logits
     policy_mask: [B, K + 1] 1 where the policy target is a real search policy.
     weights: [B] importance weights.
     value_loss_weight: multiplies the value loss.
+    value_mask: [B, K + 1] 1 where the value target is known; None: everywhere.
+    reward_mask: [B, K] 1 where the reward target is known; None: everywhere.
+    consistency: [B, K] per-step consistency loss of steps 1..K, already masked; None: no term.
+    consistency_loss_weight: multiplies the consistency loss.
 
   Returns:
     LossOutput.
@@ -89,16 +102,24 @@ def muzero_loss(value_logits: tf.Tensor, reward_logits: tf.Tensor, policy_logits
   reward_ce = cross_entropy(
       transforms.scalar_to_support(reward_targets, reward_logits.shape[-1]), reward_logits)
   policy_ce = cross_entropy(policy_targets, policy_logits) * policy_mask
+  if value_mask is not None:
+    value_ce *= value_mask
+  if reward_mask is not None:
+    reward_ce *= reward_mask
   value_loss = tf.reduce_sum(value_ce * scales, axis=1)
   reward_loss = tf.reduce_sum(reward_ce * scales[1:], axis=1)
   policy_loss = tf.reduce_sum(policy_ce * scales, axis=1)
-  per_sample = value_loss_weight * value_loss + reward_loss + policy_loss
+  consistency_loss = (tf.reduce_sum(consistency * scales[1:], axis=1) if consistency is not None
+                      else tf.zeros_like(value_loss))
+  per_sample = (value_loss_weight * value_loss + reward_loss + policy_loss
+                + consistency_loss_weight * consistency_loss)
   weighted_mean = lambda x: tf.reduce_mean(weights * x)
   return LossOutput(
       loss=weighted_mean(per_sample),
       value_loss=weighted_mean(value_loss),
       reward_loss=weighted_mean(reward_loss),
       policy_loss=weighted_mean(policy_loss),
+      consistency_loss=weighted_mean(consistency_loss),
       per_sample_loss=per_sample)
 
 
@@ -127,29 +148,16 @@ def unroll(network, observation, actions: tf.Tensor) -> Unroll:
   value_logits, policy_logits, reward_logits = [output.value_logits], [output.policy_logits], []
   initial_value = output.value
   latent = output.latent
+  latents = [latent]
   for k in range(actions.shape[1]):
     latent = transforms.scale_gradient(latent, DYNAMICS_GRADIENT_SCALE)
     output = network.recurrent_inference(latent, actions[:, k])
     latent = output.latent
+    latents.append(latent)
     value_logits.append(output.value_logits)
     policy_logits.append(output.policy_logits)
     reward_logits.append(output.reward_logits)
   return Unroll(value_logits=tf.stack(value_logits, axis=1),
                 reward_logits=tf.stack(reward_logits, axis=1),
                 policy_logits=tf.stack(policy_logits, axis=1),
-                initial_value=initial_value)
-
-
-def sequence_targets(rewards: tf.Tensor, discounts: tf.Tensor, decisions: tf.Tensor,
-                     search_policy: tf.Tensor, root_values: tf.Tensor, unroll_steps: int,
-                     td_steps: int, discount: float,
-                     two_player: bool) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
-  """(value [B, K+1], reward [B, K], policy [B, K+1, A], policy mask [B, K+1]) targets.
-
-  rewards, discounts, decisions (the adder's flags) and root_values are [B, L]; search_policy is
-  [B, K + 1, A] (or longer: only its first K + 1 rows are read).
-  """
-  value = targets.value_targets(rewards, discounts, root_values, decisions, unroll_steps + 1,
-                                td_steps, discount, two_player)
-  return (value, rewards[:, :unroll_steps], search_policy[:, :unroll_steps + 1],
-          decisions[:, :unroll_steps + 1])
+                initial_value=initial_value, latents=tuple(latents))
