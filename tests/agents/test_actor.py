@@ -8,7 +8,6 @@ from acme.utils import counting
 from acme.utils import loggers
 
 from agents.muzero import actor as actor_lib
-from agents.muzero import targets
 from tests.agents import conftest
 from tests.agents import fakes
 
@@ -32,26 +31,24 @@ def test_environment_loop_writes_every_start_position_with_the_signature(make_re
     data = sample.data
     tf.nest.map_structure(lambda spec, x: np.testing.assert_equal(
         (tuple(spec.shape), spec.dtype.as_numpy_dtype), (x.shape, x.dtype)), signature, data)
-    start = int(data.observation[0, 0])
+    start = int(data['observation'][0, 0])
     starts.add(start)
-    # Rows start..3 are decisions, row 4 - start the final observation, then padding. The item
-    # keeps the first observation, K = 2 actions, K + 1 search policies and L = 5 of the rest.
+    # Rows start..3 are decisions, row 4 the final observation, then copies of it. The item
+    # keeps the first observation, K = 2 actions, K + 1 search policies and K + n = 4 rewards.
     num_decisions = 4 - start
-    np.testing.assert_array_equal(data.observation, [[start, 1.0]])
-    np.testing.assert_array_equal(data.extras['decision'],
-                                  [1.0] * num_decisions + [0.0] * (5 - num_decisions))
-    policy_sums = data.extras['search_policy'].sum(axis=-1)
-    np.testing.assert_allclose(policy_sums, data.extras['decision'][:3], rtol=1e-6)
-    assert data.action.shape == (2,)
-    np.testing.assert_array_equal(data.reward[:num_decisions], np.arange(start + 1, 5))
-    np.testing.assert_array_equal(data.reward[num_decisions:], 0.0)
-    np.testing.assert_array_equal(data.discount[:num_decisions], [1.0] * (num_decisions - 1) + [0.0])
-    assert data.start_of_episode[0] == (start == 0)
-    # Initial priority: |v_0 - z_0| + epsilon from the stored extras.
-    z0 = targets.first_value_target(data.reward, data.discount, data.extras['root_value'],
-                                    data.extras['decision'] > 0.5, 2, GAMMA)
-    np.testing.assert_allclose(sample.info.priority,
-                               abs(data.extras['root_value'][0] - z0) + 1e-6, rtol=1e-5)
+    np.testing.assert_array_equal(data['observation'], [[start, 1.0]])
+    np.testing.assert_array_equal(data['decision'],
+                                  [1.0] * num_decisions + [0.0] * (4 - num_decisions))
+    policy_sums = data['search_policy'].sum(axis=-1)
+    np.testing.assert_allclose(policy_sums, data['decision'][:3], rtol=1e-6)
+    assert data['action'].shape == (2,)
+    np.testing.assert_array_equal(data['reward'][:num_decisions], np.arange(start + 1, 5))
+    np.testing.assert_array_equal(data['reward'][num_decisions:], 0.0)
+    np.testing.assert_array_equal(data['discount'][:num_decisions],
+                                  [1.0] * (num_decisions - 1) + [0.0])
+    # Terminated: the final row and what follows are absorbing.
+    np.testing.assert_array_equal(data['absorbing'], (np.arange(start, start + 3) >= 4) * 1.0)
+    assert data['weights_version'] == actor.learner_steps
   assert starts == {0, 1, 2, 3}
 
 
@@ -65,10 +62,13 @@ def test_truncated_episodes_store_the_bootstrap_value(make_replay):
   final_value = network.initial_inference(tf.constant([[3.0, 1.0]])).value.numpy()[0]
   for sample in replay.sample(20):
     data = sample.data
-    final_row = 3 - int(data.observation[0, 0])
-    np.testing.assert_array_equal(data.extras['decision'][final_row - 1:final_row + 1], [1.0, 0.0])
-    np.testing.assert_allclose(data.extras['root_value'][final_row], final_value, rtol=1e-5)
-    assert data.discount[final_row - 1] == 1.0
+    start = int(data['observation'][0, 0])
+    # Bootstrap rows start + 2 .. start + 4; those at or past the final row 3 hold its value.
+    for k, row in enumerate(range(start + 2, start + 5)):
+      if row >= 3:
+        np.testing.assert_allclose(data['bootstrap_value'][k], final_value, rtol=1e-5)
+    np.testing.assert_array_equal(data['absorbing'], 0.0)
+    assert data['discount'][2 - start] == 1.0
 
 
 def test_batched_loop_steps_environments_of_different_lengths(make_replay):
