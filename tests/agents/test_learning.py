@@ -11,7 +11,7 @@ from acme.utils import loggers
 import networks
 from agents.muzero import config as config_lib
 from agents.muzero import learning
-from agents.muzero import losses
+from agents.muzero import replay as replay_lib
 from environments import make_environment
 from tests.agents import conftest
 from tests.agents import fakes
@@ -26,10 +26,11 @@ def filled_replay(make_replay, config, num_episodes=3):
   return replay
 
 
-def make_learner(replay, network=None, **kwargs):
+def make_learner(replay, network=None, dataset=None, **kwargs):
   network = network or replay.builder.make_network()
-  return replay.builder.make_learner(network, replay.builder.make_dataset(replay.address),
-                                     replay.client, logger=loggers.NoOpLogger(), **kwargs)
+  dataset = dataset if dataset is not None else replay.builder.make_dataset(replay.address)
+  return replay.builder.make_learner(network, dataset, replay.client,
+                                     logger=loggers.NoOpLogger(), **kwargs)
 
 
 def test_priorities_written_back_set_the_sampling_probabilities(make_replay):
@@ -58,20 +59,47 @@ def test_learner_priority_is_value_error_at_the_first_position(make_replay):
   network = replay.builder.make_network()
   conftest.set_value_bias(network, 2.0)
   config = replay.builder.config
-  learner = make_learner(replay, network)
   # Run the step on a known sample: the value the priority uses is the network's before update.
   sample = next(replay.builder.make_dataset_iterator(replay.address))
-  observation = sample.data.observation[:, 0]
+  observation = sample.data['observation'][:, 0]
   values_before = network.initial_inference(observation).value.numpy()
-  _, priorities = learner._train(sample)  # pylint: disable=protected-access
-  value_targets = losses.sequence_targets(
-      sample.data.reward, sample.data.discount, sample.data.extras['decision'],
-      sample.data.extras['search_policy'],
-      sample.data.extras['root_value'], config.unroll_steps, config.td_steps, config.discount,
-      config.two_player)[0].numpy()
-  np.testing.assert_allclose(priorities.numpy(),
+  learner = make_learner(replay, network, dataset=iter([sample]))
+  learner.step()
+  keys, priorities = learner.last_priorities
+  np.testing.assert_array_equal(keys, sample.info.key.numpy())
+  value_targets = replay_lib.item_targets(
+      sample.data, sample.data['bootstrap_value'], config.unroll_steps, config.td_steps,
+      config.discount, config.two_player).value.numpy()
+  np.testing.assert_allclose(priorities,
                              np.abs(values_before - value_targets[:, 0]) + config.priority_epsilon,
                              rtol=1e-5)
+  # The batch's largest priority is what new items get: published as 'max_priority'.
+  np.testing.assert_allclose(learner.get_variables(['max_priority'])[0][0], priorities.max())
+
+
+def test_target_network_bootstraps_from_stored_observations(make_replay):
+  config = conftest.tiny_config(batch_size=4, target_update_period=3)
+  replay = filled_replay(make_replay, config, num_episodes=1)
+  network = replay.builder.make_network()
+  sample = next(replay.builder.make_dataset_iterator(replay.address))
+  learner = make_learner(replay, network, dataset=iter([sample] * 4))
+  learner.step()  # Copies the network into the target network at step 0.
+  target = learner._target_network  # pylint: disable=protected-access
+  for got, want in zip(target.variables, network.variables):
+    assert got is not want
+  observation = sample.data['bootstrap_observation']
+  conftest.set_value_bias(network, 2.0)  # The online network moves on; the target does not.
+  values = learner._bootstrap_values(sample.data).numpy()  # pylint: disable=protected-access
+  np.testing.assert_allclose(values.reshape(-1), target.initial_inference(
+      tf.reshape(observation, [-1, 2])).value.numpy(), rtol=1e-6)
+  assert not np.allclose(values.reshape(-1), network.initial_inference(
+      tf.reshape(observation, [-1, 2])).value.numpy())
+  learner.step()
+  learner.step()
+  online_at_step_3 = [variable.numpy() for variable in network.variables]
+  learner.step()  # Step 3: the target network takes the weights of step 3, then training goes on.
+  for got, want in zip(target.variables, online_at_step_3):
+    np.testing.assert_array_equal(got.numpy(), want)
 
 
 def test_get_variables_honours_names(make_replay):
@@ -131,8 +159,8 @@ def test_board_game_sequences_train_with_dict_observations(make_replay):
   final_outcome = environment.player_returns()[0]
   for sample in replay.sample(30):
     data = sample.data
-    assert set(data.observation) == {'board', 'legal_actions', 'to_play'}
-    if data.start_of_episode[0]:
+    assert set(data['observation']) == {'board', 'legal_actions', 'to_play'}
+    if data['observation']['board'][0].sum() == 0 and data['decision'][1] == 1:  # First move.
       value = first_item_targets(data, config)
       np.testing.assert_allclose(value[0], final_outcome)
       # The second position's player is the opponent: the opposite outcome.
@@ -144,10 +172,6 @@ def test_board_game_sequences_train_with_dict_observations(make_replay):
 
 
 def first_item_targets(data, config):
-  batch = lambda x: tf.constant(np.asarray(x)[None])
-  value, _, _, _ = losses.sequence_targets(
-      batch(data.reward), batch(data.discount), batch(data.extras['decision']),
-      batch(data.extras['search_policy']),
-      batch(data.extras['root_value']), config.unroll_steps, config.td_steps, config.discount,
-      config.two_player)
-  return value.numpy()[0]
+  batch = tf.nest.map_structure(lambda x: tf.constant(np.asarray(x)[None]), data)
+  return replay_lib.item_targets(batch, batch['bootstrap_value'], config.unroll_steps,
+                                 config.td_steps, config.discount, config.two_player).value.numpy()[0]
