@@ -35,10 +35,10 @@ from agents.muzero import agent as agent_lib  # pylint: disable=g-import-not-at-
 from agents.muzero import arena  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import loggers as loggers_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from bench import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import make_environment  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import openspiel  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import opponents  # pylint: disable=g-import-not-at-top,wrong-import-position
+from launch import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def learn(args, output_dir: str):

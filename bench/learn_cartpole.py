@@ -7,17 +7,26 @@ and the learner runs the steps the observations pay for (samples_per_insert). Ev
 with the learner's latest weights plays 10 episodes, one per environment; CartPole-v1 counts as
 solved when their mean return is >= 475. Evaluation time is included in the wall clock.
 
+A return that reaches 475 once may fall back at the next evaluation, so the run does not stop at
+the first solve: it trains `--hold_s` seconds more, still evaluating, and says whether every
+evaluation in that window stayed >= 475 (`held`). The budget stops the run in any case (then
+`held` is None if the window was not over and no evaluation had fallen below 475 yet). Both
+paths apply the distributed monitor's `launch.monitor.StoppingRule` and report from a
+`launch.status.Status`.
+
 Outputs: terminal progress; Acme CSV and TensorBoard logs of actor and learner under
-`--output_dir`; the learning curve there as `learning_curve.png` when matplotlib is importable,
-else as `learning_curve.csv` (the path is printed); with `--json`, the last stdout line is
-{"solved": ..., "wall_s": ..., "env_steps": ..., "learner_steps": ..., "final_eval_return": ...}.
+`--output_dir`; the learning curve there as `learning_curve.png` (the path is printed); with
+`--json`, the last stdout line is {"solved": ..., "first_solved_s": ...,
+"first_solved_env_steps": ..., "first_solved_learner_steps": ..., "held": ..., "wall_s": ...,
+"env_steps": ..., "learner_steps": ..., "final_eval_return": ...}: `solved` says 475 was reached
+at least once, the first_solved_* figures (None if never) say when.
 
 With `--distributed`, the same measurement for `make run`'s program instead: `launch.local`
 under local_mp with its defaults (one actor per core, the CartPole preset), 10 evaluation
-episodes every `--eval_every_s` seconds, stopping at the target or the budget; figures come from
-its status.json.
+episodes every `--eval_every_s` seconds, `--hold_s` passed on to its monitor; figures come from its
+status.json and the curve is the one it saves.
 
-  python -m bench.learn_cartpole [--distributed] [--time_budget_s=1800] [--seed=0] [--json]
+  python -m bench.learn_cartpole [--distributed] [--time_budget_s=1800] [--hold_s=120] [--seed=0] [--json]
 """
 
 import argparse
@@ -26,6 +35,7 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any, Dict, List, Tuple
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
@@ -37,42 +47,72 @@ from agents.muzero import actor as actor_lib  # pylint: disable=g-import-not-at-
 from agents.muzero import agent as agent_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import loggers as loggers_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from bench import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import make_environment  # pylint: disable=g-import-not-at-top,wrong-import-position
+from launch import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
+from launch import monitor as monitor_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from launch import status as status_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 SOLVED_RETURN = 475.0
 NUM_EVAL_EPISODES = 10
 
 
-def learn_distributed(args, output_dir: str):
-  """Runs `launch.local` (local_mp) to the target or the budget; returns (curve rows, summary)."""
+def stopping_rule(args) -> monitor_lib.StoppingRule:
+  """The budget, the solved return and the hold window after it, as the monitor applies them."""
+  return monitor_lib.StoppingRule(max_seconds=args.time_budget_s, target_eval_return=SOLVED_RETURN,
+                                  hold_s=args.hold_s)
+
+
+def status_from_rows(rows: List[Dict[str, float]], rule: monitor_lib.StoppingRule) -> status_lib.Status:
+  """The status the monitor would hold after seeing these evaluations (wall_s, env_steps,
+  learner_steps, eval_return each), the last one just now."""
+  status = status_lib.Status()
+  for row in rows:
+    status.wall_s, status.env_steps, status.learner_steps = (
+        row['wall_s'], row['env_steps'], row['learner_steps'])
+    rule.record_evaluation(status, row['learner_steps'], row['eval_return'])
+  status.held = rule.held(status)
+  return status
+
+
+def summarize(status: status_lib.Status) -> Dict[str, Any]:
+  """The JSON summary of a run's last status, whichever path ran it."""
+  return {'solved': status.first_target_s is not None,
+          'first_solved_s': None if status.first_target_s is None else round(status.first_target_s, 1),
+          'first_solved_env_steps': status.first_target_env_steps,
+          'first_solved_learner_steps': status.first_target_learner_steps,
+          'held': status.held, 'wall_s': round(status.wall_s, 1), 'env_steps': status.env_steps,
+          'learner_steps': status.learner_steps, 'final_eval_return': status.last_eval_return}
+
+
+def learn_distributed(args, output_dir: str) -> Tuple[status_lib.Status, str]:
+  """Runs `launch.local` (local_mp) until it stops; returns its last status and its curve's path."""
   command = [sys.executable, '-m', 'launch.local', '--env=gym:CartPole-v1', '--launch_type=local_mp',
              f'--num_actors={os.cpu_count()}', f'--run_dir={output_dir}', f'--seed={args.seed}',
-             f'--target_eval_return={SOLVED_RETURN}', f'--max_seconds={args.time_budget_s}',
-             f'--eval_episodes={NUM_EVAL_EPISODES}', f'--eval_period_s={args.eval_every_s}']
+             f'--target_eval_return={SOLVED_RETURN}', f'--hold_s={args.hold_s}',
+             f'--max_seconds={args.time_budget_s}', f'--eval_episodes={NUM_EVAL_EPISODES}',
+             f'--eval_period_s={args.eval_every_s}']
   if args.num_envs:
     command.append(f'--envs_per_actor={args.num_envs}')
   process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-  path = os.path.join(output_dir, 'status.json')
-  rows, status = [], None
+  path = os.path.join(output_dir, monitor_lib.STATUS_FILE)
+  last_evaluation = (None, None)
   while process.poll() is None:
     time.sleep(2)
     if not os.path.exists(path):
       continue
     status = status_lib.read_status(path)
-    if status.last_eval_return is not None and (not rows or rows[-1]['eval_return'] != status.last_eval_return):
-      rows.append({'wall_s': round(status.wall_s, 1), 'env_steps': status.env_steps,
-                   'learner_steps': status.learner_steps, 'eval_return': status.last_eval_return})
-      print(f'[eval] {rows[-1]}', flush=True)
-  status = status_lib.read_status(path)
-  solved = status.last_eval_return is not None and status.last_eval_return >= SOLVED_RETURN
-  return rows, {'solved': solved, 'wall_s': round(status.wall_s, 1), 'env_steps': status.env_steps,
-                'learner_steps': status.learner_steps, 'final_eval_return': status.last_eval_return}
+    evaluation = (status.last_eval_learner_steps, status.last_eval_return)
+    if status.last_eval_return is not None and evaluation != last_evaluation:
+      last_evaluation = evaluation
+      row = {'wall_s': round(status.wall_s, 1), 'env_steps': status.env_steps,
+             'learner_steps': status.last_eval_learner_steps, 'eval_return': status.last_eval_return}
+      print(f'[eval] {row}', flush=True)
+  return status_lib.read_status(path), os.path.join(output_dir, curves.CURVE_FILE)
 
 
-def learn_single_process(args, output_dir: str):
-  """Trains `agents.muzero.agent.MuZero` to the target or the budget; returns (curve rows, summary)."""
+def learn_single_process(args, output_dir: str) -> Tuple[status_lib.Status, str]:
+  """Trains `agents.muzero.agent.MuZero` until the rule stops it; returns the last status and the
+  path of the curve it saves."""
   tf.random.set_seed(args.seed)
   config = config_lib.cartpole()
   num_envs = args.num_envs or config.envs_per_actor
@@ -90,27 +130,23 @@ def learn_single_process(args, output_dir: str):
       logger=loggers_lib.make_logger('actor', output_dir, 'steps', time_delta=15.0))
   evaluator = agent.make_evaluator(num_environments=NUM_EVAL_EPISODES, seed=args.seed)
 
+  rule = stopping_rule(args)
   start = time.time()
-  rows, solved, eval_return = [], False, float('nan')
-  while time.time() - start < args.time_budget_s:
-    remaining = args.time_budget_s - (time.time() - start)
-    loop.run(max_seconds=min(args.eval_every_s, remaining))
+  rows, status = [], status_lib.Status()
+  while rule.reason_to_stop(status) is None:
+    loop.run(max_seconds=min(args.eval_every_s, args.time_budget_s - status.wall_s))
     evaluator.update_and_wait()
     returns = actor_lib.run_one_episode_each(evaluator, eval_environments)
-    eval_return = float(np.mean(returns))
-    row = {'wall_s': round(time.time() - start, 1), 'env_steps': agent.num_observations,
-           'learner_steps': agent.learner_steps, 'eval_return': eval_return,
-           'eval_min': float(np.min(returns))}
-    rows.append(row)
-    print(f'[eval] {row}', flush=True)
-    if eval_return >= SOLVED_RETURN:
-      solved = True
-      break
-  wall_s = time.time() - start
-  summary = {'solved': solved, 'wall_s': round(wall_s, 1), 'env_steps': agent.num_observations,
-             'learner_steps': agent.learner_steps, 'final_eval_return': eval_return}
+    rows.append({'wall_s': round(time.time() - start, 1), 'env_steps': agent.num_observations,
+                 'learner_steps': agent.learner_steps, 'eval_return': float(np.mean(returns)),
+                 'eval_min': float(np.min(returns))})
+    print(f'[eval] {rows[-1]}', flush=True)
+    status = status_from_rows(rows, rule)
   agent.close()
-  return rows, summary
+  curve_path = curves.save_curve(rows, output_dir, 'eval_return',
+                                 f'greedy return (mean of {NUM_EVAL_EPISODES})',
+                                 'MuZero on CartPole-v1', target=SOLVED_RETURN)
+  return status, curve_path
 
 
 def main():
@@ -122,6 +158,8 @@ def main():
   parser.add_argument('--num_envs', type=int, default=None,
                       help='environments per actor (default: the config\'s envs_per_actor)')
   parser.add_argument('--eval_every_s', type=float, default=60.0)
+  parser.add_argument('--hold_s', type=float, default=120.0,
+                      help='seconds of training after the first solve, to see whether it holds')
   parser.add_argument('--output_dir', default=None,
                       help='default: runs/learn_cartpole/<seed>-<time>')
   parser.add_argument('--distributed', action='store_true',
@@ -134,12 +172,9 @@ def main():
       'runs', 'learn_cartpole', f'{mode}-{args.seed}-{time.strftime("%Y%m%d-%H%M%S")}')
   if not args.distributed:
     os.makedirs(output_dir, exist_ok=True)
-  rows, summary = (learn_distributed if args.distributed else learn_single_process)(args, output_dir)
-  curve_path = curves.save_curve(rows, output_dir, 'eval_return',
-                                 f'greedy return (mean of {NUM_EVAL_EPISODES})',
-                                 'MuZero on CartPole-v1', target=SOLVED_RETURN)
+  status, curve_path = (learn_distributed if args.distributed else learn_single_process)(args, output_dir)
   print(f'learning curve: {curve_path}; logs: {output_dir}', flush=True)
-  print(('' if args.json else 'summary: ') + json.dumps(summary), flush=True)
+  print(('' if args.json else 'summary: ') + json.dumps(summarize(status)), flush=True)
 
 
 if __name__ == '__main__':

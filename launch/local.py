@@ -5,7 +5,9 @@
 
 Flags are checked before any process starts. While the run goes on, one line of progress is
 refreshed here; every node's log is under RUN_DIR/logs, TensorBoard events under
-RUN_DIR/tensorboard, and RUN_DIR/status.json follows the run for scripts.
+RUN_DIR/tensorboard, and RUN_DIR/status.json follows the run for scripts. At the end the
+learning curve (evaluation return against environment steps) is saved as
+RUN_DIR/learning_curve.png.
 """
 
 import faulthandler
@@ -19,6 +21,7 @@ from absl import app
 from absl import flags
 
 from agents.muzero import config as config_lib
+from launch import curves
 from launch import monitor as monitor_lib
 from launch import nodes
 from launch import program as program_lib
@@ -40,7 +43,10 @@ _NUM_SIMULATIONS = flags.DEFINE_integer('num_simulations', None, 'Search simulat
 _MAX_LEARNER_STEPS = flags.DEFINE_integer('max_learner_steps', None, 'Stop after this many learner steps.')
 _MAX_ENV_STEPS = flags.DEFINE_integer('max_env_steps', None, 'Stop after this many environment steps.')
 _MAX_SECONDS = flags.DEFINE_float('max_seconds', None, 'Stop after this many seconds.')
-_TARGET_EVAL_RETURN = flags.DEFINE_float('target_eval_return', None, 'Stop once the greedy evaluation return reaches this.')
+_TARGET_EVAL_RETURN = flags.DEFINE_float('target_eval_return', None, 'Stop once the greedy evaluation return reaches this '
+                                          '(--hold_s seconds later).')
+_HOLD_S = flags.DEFINE_float('hold_s', 0.0, 'Seconds the run goes on once --target_eval_return is reached, to show whether '
+                             'every evaluation stays there ("held" in status.json); 0 stops at once.')
 _RUN_DIR = flags.DEFINE_string('run_dir', None, 'Run directory (default: runs/<env>-<time>).')
 _RESUME = flags.DEFINE_bool('resume', False, 'Continue the run in --run_dir from its checkpoints.')
 _LAUNCH_TYPE = flags.DEFINE_string('launch_type', 'local_mp', f'One of {LAUNCH_TYPES}.')
@@ -100,8 +106,12 @@ def settings_from_flags():
   for flag in (_MAX_SECONDS, _EVAL_PERIOD_S, _CHECKPOINT_PERIOD_S):
     if flag.value is not None and flag.value <= 0:
       raise FlagError(f'--{flag.name}={flag.value} is not allowed; it must be > 0.')
+  if _HOLD_S.value < 0:
+    raise FlagError(f'--hold_s={_HOLD_S.value} is not allowed; it must be >= 0.')
+  if _HOLD_S.value > 0 and _TARGET_EVAL_RETURN.value is None:
+    raise FlagError(f'--hold_s={_HOLD_S.value:g} applies only with --target_eval_return.')
   rule = monitor_lib.StoppingRule(_MAX_LEARNER_STEPS.value, _MAX_ENV_STEPS.value, _MAX_SECONDS.value,
-                                  _TARGET_EVAL_RETURN.value)
+                                  _TARGET_EVAL_RETURN.value, _HOLD_S.value)
   if launch_type != 'vertex_ai' and rule == monitor_lib.StoppingRule():
     raise FlagError('no stopping rule: give --max_learner_steps, --max_env_steps, --max_seconds or '
                     '--target_eval_return (or stop the run with Ctrl-C).')
@@ -166,9 +176,18 @@ def _send_process_logs_to(directory: str) -> None:
   launch_local_output_to_files._LOGGING_DIR = directory  # pylint: disable=protected-access
 
 
+def save_learning_curve(run_dir: str, settings: program_lib.RunSettings, description: str) -> str:
+  """RUN_DIR/learning_curve.png from the monitor's CSV of evaluations; returns its path."""
+  return curves.save_curve(
+      curves.read_rows(monitor_lib.curve_csv_path(run_dir)), run_dir, 'evaluation_return',
+      f'evaluation return (mean of {settings.eval_episodes})', f'MuZero on {description}',
+      target=settings.stopping_rule.target_eval_return)
+
+
 def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_lib.RunSettings,
         launch_type: str, description: str) -> status_lib.Status:
-  """Launches the program, shows its progress until it stops, and returns its last status."""
+  """Launches the program, shows its progress until it stops, saves the learning curve, and
+  returns the last status."""
   run_dir = os.path.abspath(settings.run_dir)
   program = program_lib.make_program(config, environment_factory, settings)
   _send_process_logs_to(os.path.join(run_dir, 'logs', 'processes'))
@@ -184,10 +203,13 @@ def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_
     manager._kill_main_thread = False  # pylint: disable=protected-access
   status = follow(manager, os.path.join(run_dir, monitor_lib.STATUS_FILE), sys.stdout.isatty())
   print(f'run {status.state}: {status.reason}')
+  target = ('' if settings.stopping_rule.target_eval_return is None
+            else f'; {status_lib.target_summary(status)}')
   print(f'summary: {status.learner_steps:,} learner steps, {status.env_steps:,} env steps in '
-        f'{status.wall_s:.0f} s; last evaluation return {status.last_eval_return}; replay '
+        f'{status.wall_s:.0f} s; last evaluation return {status.last_eval_return}{target}; replay '
         f'{status.replay_size:,} items; actor restarts {status.actor_restarts}; status in '
-        f'{os.path.join(run_dir, monitor_lib.STATUS_FILE)}', flush=True)
+        f'{os.path.join(run_dir, monitor_lib.STATUS_FILE)}; learning curve in '
+        f'{save_learning_curve(run_dir, settings, description)}', flush=True)
   return status
 
 

@@ -1,10 +1,12 @@
 """The monitor node: follows the program, writes status.json, applies the stopping rule.
 
 It is the only node that decides to stop the program by itself: when a step or time budget is
-reached (or the evaluation return reaches its target) it asks the learner to finish and save,
-saves the counter, and stops the program; when the learner or every actor stops answering it
-records the failure and stops the program instead of letting the others wait on the rate
-limiter forever.
+reached (or the evaluation return has reached its target and the hold window after it is over)
+it asks the learner to finish and save, saves the counter, and stops the program; when the
+learner or every actor stops answering it records the failure and stops the program instead of
+letting the others wait on the rate limiter forever. Every evaluation it sees goes to the
+learning-curve CSV (`curve_csv_path`) with the environment steps at that time, which the
+evaluator's own log does not know.
 """
 
 import dataclasses
@@ -15,30 +17,88 @@ from typing import List, Optional, Sequence
 import launchpad as lp
 import reverb
 from absl import logging
+from acme.utils import loggers
 
 from launch import status as status_lib
 
 STATUS_FILE = 'status.json'
+# Acme CSVLogger label of the learning curve: RUN_DIR/logs/learning_curve/logs.csv.
+CURVE_LABEL = 'learning_curve'
+
+
+def curve_csv_path(run_dir: str) -> str:
+  """Where the monitor logs each evaluation: wall_s, env_steps, learner_steps, evaluation_return."""
+  return os.path.join(run_dir, 'logs', CURVE_LABEL, 'logs.csv')
 
 
 @dataclasses.dataclass(frozen=True)
 class StoppingRule:
-  """When a run ends by itself; None disables a criterion."""
+  """When a run ends by itself; None disables a criterion.
+
+  Reaching `target_eval_return` ends the run `hold_s` seconds later (0: at once), so that the run
+  shows whether the return stays there: every evaluation seen after the first one at the target
+  is in the hold window, and `held` gives the verdict. A budget reached within the window still
+  ends the run; `held` is then False if an evaluation had already fallen below the target, and
+  None otherwise (window incomplete).
+  """
   max_learner_steps: Optional[int] = None
   max_env_steps: Optional[int] = None
   max_seconds: Optional[float] = None
   target_eval_return: Optional[float] = None
+  hold_s: float = 0.0
+
+  def record_evaluation(self, status: status_lib.Status, learner_steps: int,
+                        evaluation_return: float) -> None:
+    """Enters a new evaluation in `status`, whose `wall_s` and `env_steps` are those it was seen at."""
+    status.last_eval_learner_steps, status.last_eval_return = learner_steps, evaluation_return
+    if self.target_eval_return is None:
+      return
+    if status.first_target_s is None:
+      if evaluation_return >= self.target_eval_return:
+        status.first_target_s = status.wall_s
+        status.first_target_env_steps = status.env_steps
+        status.first_target_learner_steps = learner_steps
+      return
+    status.hold_evaluations += 1
+    if status.hold_lowest_return is None or evaluation_return < status.hold_lowest_return:
+      status.hold_lowest_return = evaluation_return
+
+  def held(self, status: status_lib.Status) -> Optional[bool]:
+    """Whether every evaluation of the hold window stayed at the target: False from the first one
+    below it, True once the window is over without one, None before (or if never reached)."""
+    if status.first_target_s is None:
+      return None
+    if status.hold_lowest_return is not None and status.hold_lowest_return < self.target_eval_return:
+      return False
+    return True if self._hold_window_over(status) else None
+
+  def _hold_window_over(self, status: status_lib.Status) -> bool:
+    return status.first_target_s is not None and status.wall_s - status.first_target_s >= self.hold_s
 
   def reason_to_stop(self, status: status_lib.Status) -> Optional[str]:
+    held = self.held(status)
+    if self._hold_window_over(status):
+      if self.hold_s == 0:
+        return f'evaluation return {status.last_eval_return:g} >= target {self.target_eval_return:g}'
+      if held:
+        return f'evaluation return reached target {self.target_eval_return:g} and held for {self.hold_s:g} s'
+      return (f'evaluation return reached target {self.target_eval_return:g} but did not hold for '
+              f'{self.hold_s:g} s (lowest since: {status.hold_lowest_return:g})')
+    budget = self._budget_reached(status)
+    if budget is None or status.first_target_s is None:
+      return budget
+    window = f'{budget} within the {self.hold_s:g} s hold window after reaching target {self.target_eval_return:g}'
+    if held is False:
+      return f'{window} (did not hold: lowest since {status.hold_lowest_return:g})'
+    return f'{window} (window incomplete: held unknown)'
+
+  def _budget_reached(self, status: status_lib.Status) -> Optional[str]:
     if self.max_learner_steps is not None and status.learner_steps >= self.max_learner_steps:
       return f'reached max_learner_steps={self.max_learner_steps}'
     if self.max_env_steps is not None and status.env_steps >= self.max_env_steps:
       return f'reached max_env_steps={self.max_env_steps}'
     if self.max_seconds is not None and status.wall_s >= self.max_seconds:
       return f'reached max_seconds={self.max_seconds:g}'
-    if (self.target_eval_return is not None and status.last_eval_return is not None
-        and status.last_eval_return >= self.target_eval_return):
-      return f'evaluation return {status.last_eval_return:g} >= target {self.target_eval_return:g}'
     return None
 
 
@@ -64,6 +124,8 @@ class MonitorNode:
     self._silence_timeout_s = silence_timeout_s
     self._learner_seen = False
     self._actors_last_answer: Optional[float] = None
+    # Flushed at every row: the launcher draws the curve from it when the program has stopped.
+    self._curve = loggers.CSVLogger(run_dir, label=CURVE_LABEL, add_uid=False, flush_every=1)
 
   def _learner_steps(self, status: status_lib.Status) -> Optional[int]:
     """The learner's step, or None when it does not answer."""
@@ -86,7 +148,14 @@ class MonitorNode:
     status.weights_version = int(self._variable_server.version())
     evaluation = self._evaluator.last_evaluation() if self._evaluator is not None else None
     if evaluation is not None:
-      status.last_eval_return = float(evaluation[1])
+      learner_steps, evaluation_return = int(evaluation[0]), float(evaluation[1])
+      # The evaluator only keeps its latest evaluation: one is new when its figures change (a repeat
+      # of both would not change the hold verdict either).
+      if (learner_steps, evaluation_return) != (status.last_eval_learner_steps, status.last_eval_return):
+        self._rule.record_evaluation(status, learner_steps, evaluation_return)
+        self._curve.write({'wall_s': status.wall_s, 'env_steps': status.env_steps,
+                           'learner_steps': learner_steps, 'evaluation_return': evaluation_return})
+    status.held = self._rule.held(status)
     versions, restarts = [], 0
     for actor in self._actors:
       try:
@@ -125,6 +194,12 @@ class MonitorNode:
     return None
 
   def run(self):
+    try:
+      self._follow()
+    finally:
+      self._curve.close()
+
+  def _follow(self):
     started = time.time()
     status = status_lib.Status()
     previous = dataclasses.replace(status)

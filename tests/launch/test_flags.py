@@ -29,6 +29,8 @@ def parsed_flags():
     ({'env': 'gym:Pendulum-v1'}, r"--env='gym:Pendulum-v1': action space Box"),
     ({'env': 'chess'}, r"--env='chess': environment id 'chess' is not of the form prefix:name"),
     ({'max_learner_steps': None}, r'no stopping rule'),
+    ({'hold_s': -1.0}, r'--hold_s=-1.0 is not allowed; it must be >= 0'),
+    ({'hold_s': 60.0}, r'--hold_s=60 applies only with --target_eval_return'),
 ])
 def test_bad_flag_is_rejected(tmp_path, overrides, message):
   values = dict(run_dir=str(tmp_path / 'run'), max_learner_steps=10)
@@ -55,8 +57,14 @@ def test_good_flags_give_the_settings(tmp_path):
     config, factory, settings, launch_type = local.settings_from_flags()
   assert (config.envs_per_actor, config.num_simulations) == (5, 7)
   assert settings.num_actors == 3 and settings.seed == 4 and not settings.resume
-  assert settings.stopping_rule.max_env_steps == 1000
+  assert settings.stopping_rule.max_env_steps == 1000 and settings.stopping_rule.hold_s == 0
   assert factory.environment_id == 'gym:CartPole-v1' and launch_type == 'local_mp'
+
+
+def test_hold_goes_to_the_stopping_rule_with_the_target(tmp_path):
+  with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), target_eval_return=475.0, hold_s=60.0):
+    _, _, settings, _ = local.settings_from_flags()
+  assert (settings.stopping_rule.target_eval_return, settings.stopping_rule.hold_s) == (475.0, 60.0)
 
 
 def test_config_presets_follow_the_environment():

@@ -1,7 +1,10 @@
-"""The monitor's stopping rule, and its reaction to a learner that stops answering."""
+"""The monitor's stopping rule and hold window, and its reaction to a learner that stops answering."""
+
+import types
 
 import pytest
 
+from launch import curves
 from launch import monitor as monitor_lib
 from launch import status as status_lib
 
@@ -10,7 +13,6 @@ from launch import status as status_lib
     (monitor_lib.StoppingRule(max_learner_steps=10), status_lib.Status(learner_steps=10), 'max_learner_steps=10'),
     (monitor_lib.StoppingRule(max_env_steps=500), status_lib.Status(env_steps=501), 'max_env_steps=500'),
     (monitor_lib.StoppingRule(max_seconds=60), status_lib.Status(wall_s=61.0), 'max_seconds=60'),
-    (monitor_lib.StoppingRule(target_eval_return=475), status_lib.Status(last_eval_return=480.0), '480 >= target 475'),
     (monitor_lib.StoppingRule(max_learner_steps=10, target_eval_return=475),
      status_lib.Status(learner_steps=9, last_eval_return=474.0), None),
     (monitor_lib.StoppingRule(target_eval_return=475), status_lib.Status(), None),
@@ -21,6 +23,33 @@ def test_stopping_rule(rule, status, reason):
     assert found is None
   else:
     assert reason in found
+
+
+def test_target_without_hold_stops_at_the_first_evaluation_reaching_it():
+  rule = monitor_lib.StoppingRule(target_eval_return=475)
+  status = status_lib.Status(wall_s=30.0, env_steps=900)
+  rule.record_evaluation(status, 40, 470.0)
+  assert status.first_target_s is None and rule.reason_to_stop(status) is None
+  rule.record_evaluation(status, 50, 480.0)
+  assert (status.first_target_s, status.first_target_env_steps, status.first_target_learner_steps) == (30.0, 900, 50)
+  assert '480 >= target 475' in rule.reason_to_stop(status) and rule.held(status)
+
+
+def test_hold_window_counts_every_evaluation_after_the_first_at_the_target():
+  rule = monitor_lib.StoppingRule(target_eval_return=475, hold_s=60)
+  status = status_lib.Status(wall_s=100.0)
+  rule.record_evaluation(status, 10, 490.0)
+  status.wall_s = 120.0
+  rule.record_evaluation(status, 20, 480.0)
+  assert rule.held(status) is None
+  # A fall below the target decides the verdict, but the run still goes on to the window's end.
+  for wall_s, evaluation_return in ((140.0, 300.0), (159.0, 500.0)):
+    status.wall_s = wall_s
+    rule.record_evaluation(status, int(wall_s), evaluation_return)
+    assert rule.held(status) is False and rule.reason_to_stop(status) is None
+  status.wall_s = 160.0
+  assert 'did not hold for 60 s (lowest since: 300)' in rule.reason_to_stop(status)
+  assert (status.hold_evaluations, status.hold_lowest_return) == (3, 300.0)
 
 
 class _Table:
@@ -128,3 +157,111 @@ def test_run_reaching_its_rule_finishes_the_learner_first(tmp_path, stops):
   status = status_lib.read_status(str(tmp_path / 'status.json'))
   assert status.state == 'finished' and 'max_env_steps=50' in status.reason
   assert learner.finished and status.learner_steps == 4 and stops == [True]
+
+
+class _Clock:
+  """The monitor's time: every wait for a stop takes 10 s, so polls come at 10, 20, 30 s..."""
+
+  def __init__(self):
+    self.now = 1000.0
+
+  def time(self):
+    return self.now
+
+
+class _CountingCounter(_Counter):
+  """100 more environment steps at every call, so the curve has an x axis."""
+
+  def __init__(self):
+    super().__init__()
+    self.env_steps = 0
+
+  def get_counts(self):
+    self.env_steps += 100
+    return {'actor_steps': self.env_steps}
+
+
+class _Learner(_DyingLearner):
+  def __init__(self):
+    super().__init__(alive_calls=10**6)
+    self.finished = False
+
+  def finish(self):
+    self.finished = True
+    return 3
+
+
+class _ScriptedEvaluator:
+  """One (learner step, return) or None per poll, the last one repeated once the script runs out."""
+
+  def __init__(self, evaluations):
+    self._evaluations = list(evaluations)
+
+  def last_evaluation(self):
+    return self._evaluations.pop(0) if len(self._evaluations) > 1 else self._evaluations[0]
+
+
+@pytest.fixture
+def ticking(monkeypatch):
+  """Polls 10 s apart on a fake clock; returns the list that records program stops."""
+  clock, stopped = _Clock(), []
+
+  def wait_for_stop(timeout=None):
+    del timeout
+    clock.now += 10
+    return False
+
+  monkeypatch.setattr(monitor_lib, 'time', types.SimpleNamespace(time=clock.time))
+  monkeypatch.setattr(monitor_lib.lp, 'wait_for_stop', wait_for_stop)
+  monkeypatch.setattr(monitor_lib.lp, 'stop', lambda: stopped.append(True))
+  return stopped
+
+
+# Polls at 10, 20, ... s: the target is first reached at 30 s (the repeat at 40 s is the same
+# evaluation), then two evaluations follow at 50 and 60 s, the end of a 30 s window.
+HOLDING = [None, (10, 300.0), (20, 480.0), (20, 480.0), (30, 490.0), (40, 476.0)]
+
+
+def _run_monitor(run_dir, rule, evaluations):
+  learner = _Learner()
+  monitor = monitor_lib.MonitorNode(
+      str(run_dir), 'priority_table', rule, _Replay(), _CountingCounter(), _VariableServer(),
+      learner, _ScriptedEvaluator(evaluations), [_Actor()], period_s=10)
+  monitor.run()
+  return status_lib.read_status(str(run_dir / 'status.json')), learner
+
+
+def test_target_that_holds_through_the_window(tmp_path, ticking):
+  status, learner = _run_monitor(
+      tmp_path, monitor_lib.StoppingRule(target_eval_return=475, hold_s=30, max_seconds=600), HOLDING)
+  assert status.state == 'finished' and 'reached target 475 and held for 30 s' in status.reason
+  assert (status.first_target_s, status.first_target_env_steps, status.first_target_learner_steps) == (30, 300, 20)
+  assert status.held is True and status.wall_s == 60
+  assert (status.hold_evaluations, status.hold_lowest_return) == (2, 476.0)
+  assert (status.last_eval_learner_steps, status.last_eval_return) == (40, 476.0)
+  assert learner.finished and ticking == [True]
+  assert 'target reached at 30 s (300 env steps), held (2 evaluations since, lowest 476)' in (
+      status_lib.target_summary(status))
+  rows = curves.read_rows(monitor_lib.curve_csv_path(str(tmp_path)))
+  assert [(row['env_steps'], row['learner_steps'], row['evaluation_return']) for row in rows] == [
+      (200, 10, 300.0), (300, 20, 480.0), (500, 30, 490.0), (600, 40, 476.0)]
+
+
+def test_target_that_falls_back_does_not_hold_and_the_run_goes_on_to_the_window_end(tmp_path, ticking):
+  evaluations = HOLDING[:4] + [(30, 200.0), (40, 476.0)]
+  status, _ = _run_monitor(
+      tmp_path, monitor_lib.StoppingRule(target_eval_return=475, hold_s=30, max_seconds=600), evaluations)
+  assert status.held is False and status.wall_s == 60
+  assert 'did not hold for 30 s (lowest since: 200)' in status.reason
+  assert 'did not hold (2 evaluations since, lowest 200)' in status_lib.target_summary(status)
+
+
+def test_budget_within_the_window_leaves_it_incomplete(tmp_path, ticking):
+  status, learner = _run_monitor(
+      tmp_path, monitor_lib.StoppingRule(target_eval_return=475, hold_s=30, max_seconds=50), HOLDING)
+  assert status.state == 'finished' and status.held is None and status.wall_s == 50
+  assert 'reached max_seconds=50 within the 30 s hold window' in status.reason
+  assert 'window incomplete' in status.reason
+  assert status.first_target_s == 30 and status.hold_evaluations == 1
+  assert 'hold window incomplete' in status_lib.target_summary(status)
+  assert learner.finished and ticking == [True]

@@ -50,6 +50,8 @@ def test_runs_stops_by_itself_then_resumes_without_loss(tmp_path):
   assert first.last_eval_return is not None and first.last_eval_return > 0
   assert first.resumed_from_step is None
   assert 'summary:' in stdout and 'learner steps' in stdout
+  with open(os.path.join(run_dir, 'learning_curve.png'), 'rb') as curve:
+    assert curve.read(8) == b'\x89PNG\r\n\x1a\n'
   checkpointed = _json(os.path.join(run_dir, 'replay_checkpoint.json'))['size']
   counts_before = _json(os.path.join(run_dir, 'counter.json'))
   assert checkpointed > 0

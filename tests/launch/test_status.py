@@ -11,14 +11,18 @@ from launch import status as status_lib
 def test_write_then_read_round_trips(tmp_path):
   path = str(tmp_path / 'run' / 'status.json')
   written = status_lib.Status(learner_steps=12, env_steps=3400, replay_size=900, weights_version=10,
-                              last_eval_return=187.5, resumed_from_step=None)
+                              last_eval_return=187.5, resumed_from_step=None, first_target_s=61.5,
+                              first_target_env_steps=3000, first_target_learner_steps=10, held=True)
   status_lib.write_status(path, written)
   assert status_lib.read_status(path) == written
   on_disk = json.load(open(path))
   for key in ('learner_steps', 'env_steps', 'replay_size', 'weights_version', 'last_eval_return',
-              'resumed_from_step', 'state'):
+              'last_eval_learner_steps', 'resumed_from_step', 'state', 'first_target_s',
+              'first_target_env_steps', 'first_target_learner_steps', 'hold_evaluations',
+              'hold_lowest_return', 'held'):
     assert key in on_disk
   assert on_disk['resumed_from_step'] is None and on_disk['state'] == 'running'
+  assert on_disk['held'] is True and on_disk['hold_lowest_return'] is None
 
 
 def test_rewrite_leaves_no_temporary_files(tmp_path):
@@ -51,3 +55,24 @@ def test_progress_line_shows_every_figure():
       env_steps_per_s=410, learner_steps_per_s=40.25, weight_staleness=100, wall_s=61))
   for figure in ('12,345', '410/s', '1,200', '40.2/s', '187.5', 'replay 900', 'v1100', 'staleness 100'):
     assert figure in line
+
+
+def test_progress_line_says_how_the_hold_goes():
+  status = status_lib.Status(wall_s=100, first_target_s=40, first_target_env_steps=5000,
+                             hold_evaluations=2, hold_lowest_return=480.0)
+  assert status_lib.progress_line(status).endswith(
+      '| target reached at 40 s (5,000 env steps), holding (2 evaluations since, lowest 480)')
+  assert 'target' not in status_lib.progress_line(status_lib.Status())
+
+
+@pytest.mark.parametrize('fields, summary', [
+    ({}, 'target not reached'),
+    ({'first_target_s': 40, 'first_target_env_steps': 5000, 'state': 'finished'},
+     'target reached at 40 s (5,000 env steps), hold window incomplete (no evaluation since)'),
+    ({'first_target_s': 40, 'first_target_env_steps': 5000, 'state': 'finished', 'held': True,
+      'hold_evaluations': 3, 'hold_lowest_return': 476.0}, 'held (3 evaluations since, lowest 476)'),
+    ({'first_target_s': 40, 'first_target_env_steps': 5000, 'state': 'finished', 'held': False,
+      'hold_evaluations': 3, 'hold_lowest_return': 210.0}, 'did not hold (3 evaluations since, lowest 210)'),
+])
+def test_target_summary(fields, summary):
+  assert summary in status_lib.target_summary(status_lib.Status(**fields))
