@@ -110,11 +110,12 @@ class MuZeroActor(core.Actor):
     self._max_priority = tf.Variable(1.0, dtype=tf.float32, trainable=False)
     self._variable_client = None
     if variable_source is not None:
+      groups = {'network': network.variable_groups()['network'],
+                'learner_steps': [self._learner_steps]}
+      if self._adders is not None:  # Only writers need the priority of new items.
+        groups['max_priority'] = [self._max_priority]
       self._variable_client = variable_utils.VariableClient(
-          variable_source,
-          {'network': network.variable_groups()['network'], 'learner_steps': [self._learner_steps],
-           'max_priority': [self._max_priority]},
-          update_period=config.variable_update_period)
+          variable_source, groups, update_period=config.variable_update_period)
       if wait_for_variables:
         self._variable_client.update_and_wait()
     self._extras: List[Optional[Dict[str, np.ndarray]]] = [None] * num_environments
