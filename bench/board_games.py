@@ -3,7 +3,7 @@
 For each game (default Go 9x9 and chess) with its `board_game` preset (16 blocks of 256 channels,
 800 simulations, the paper's settings): one actor search per move for B games, timed after its
 compilation; the search tree's size in memory; the process's peak resident memory; one learner
-step at a small batch; and the bytes of one replay item as stored (`agents.muzero.adders`) against
+step at a small batch; and the bytes of one replay item as stored (`agents.muzero.replay`) against
 the full L-row item. Learning these games is out of reach of 2 cores; what is measured is that
 the pieces fit and how fast they run. Threads are fixed by --threads.
 
@@ -28,6 +28,7 @@ from acme import specs  # pylint: disable=g-import-not-at-top,wrong-import-posit
 from agents.muzero import builder as builder_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import learning  # pylint: disable=g-import-not-at-top,wrong-import-position
+from agents.muzero import replay  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bench import learner as learner_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import make_environment  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -104,12 +105,14 @@ def measure(game: str, args) -> dict:
       lambda spec_: tf.zeros([args.learner_batch_size] + spec_.shape.as_list(), spec_.dtype),
       signature)
   learner = learning.MuZeroLearner(network, iter(()), config)
-  sample = reverb.ReplaySample(info=_sample_info(args.learner_batch_size), data=batch)
+  info = _sample_info(args.learner_batch_size)
+  weights = replay.importance_weights(info.probability, info.table_size,
+                                      config.importance_sampling_exponent)
   start = time.time()
-  learner._train(sample)  # pylint: disable=protected-access
+  learner._train(batch, weights)  # pylint: disable=protected-access
   learner_compile_s = time.time() - start
   start = time.time()
-  learner._train(sample)  # pylint: disable=protected-access
+  learner._train(batch, weights)  # pylint: disable=protected-access
   learner_step_s = time.time() - start
   return {
       'game': game, 'simulations': config.num_simulations, 'batch_size': args.batch_size,

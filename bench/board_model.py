@@ -117,6 +117,7 @@ def measure(game: str, head_channels: int, args) -> list:
   agent = agent_lib.MuZero(spec, config, seed=args.seed, learner_logger=loggers.NoOpLogger())
   adder = builder_lib.MuZeroBuilder(config, spec).make_adder(agent.replay_client)
   random_games(environment, args.games, rng, adder)
+  adder.close()
   probes = reward_probes(random_games(environment, args.probe_games, rng), rng)
   rows, start = [], time.time()
   for step in range(1, args.steps + 1):

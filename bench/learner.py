@@ -3,7 +3,7 @@
 Workload: `agents.muzero.config.cartpole()` network (MLP, latent 64, width 64, 41-bin supports)
 and targets (K = 5, n = 50, sequences of 56 steps), batch 256, Adam. The replay table is filled
 first with CartPole-v1 sequences from a uniformly random policy (uniform search policies, zero
-root values) written by the real adder, so the timed steps include the whole learner path:
+root values) written by the real replay writer, so the timed steps include the whole learner path:
 prioritized Reverb sampling through Acme's prefetched dataset, targets, the 5-step unroll, the
 loss, the update and the priority write-back. TensorFlow's intra- and inter-op pools are limited
 to `--threads`; without the flag the benchmark runs itself once per thread count in {1, 2}.
@@ -36,7 +36,6 @@ def measure_learner(config, environment_id: str, steps: int, warmup_steps: int =
   then times `steps` learner steps after `warmup_steps` untimed ones (tracing).
   """
   import dataclasses  # pylint: disable=g-import-not-at-top
-  import gc  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
   import reverb  # pylint: disable=g-import-not-at-top
   from acme import specs  # pylint: disable=g-import-not-at-top
@@ -66,8 +65,7 @@ def measure_learner(config, environment_id: str, steps: int, warmup_steps: int =
       timestep = environment.step(action)
       adder.add(action, timestep, extras)
       inserted += 1
-  del adder
-  gc.collect()
+  adder.close()
 
   learner = builder.make_learner(builder.make_network(), builder.make_dataset(address), client,
                                  logger=loggers.NoOpLogger())

@@ -1,4 +1,4 @@
-"""Tic-tac-toe games through the adder, Reverb and the learner's targets: final outcomes, signed.
+"""Tic-tac-toe games through the replay writer, Reverb and the learner's targets: outcomes, signed.
 
 Rewards belong to the player who moved and values to the player to move, so a finished game's
 value target at every position must be the final outcome for the player to move there.
@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from agents.muzero import config as config_lib
-from agents.muzero import losses
+from agents.muzero import replay as replay_lib
 from environments import make_environment
 from tests.agents import conftest
 
@@ -44,15 +44,15 @@ def _first_value_targets(replay, config):
   """{ply of the item's first position: z_0} over every item of the table."""
   targets = {}
   for sample in replay.sample(200):
-    data = sample.data
-    batch = lambda x: tf.constant(np.asarray(x)[None])
-    value, _, _, _ = losses.sequence_targets(
-        batch(data.reward), batch(data.discount), batch(data.extras['decision']),
-        batch(data.extras['search_policy']), batch(data.extras['root_value']),
-        config.unroll_steps, config.td_steps, config.discount, config.two_player)
+    item = tf.nest.map_structure(lambda x: tf.constant(np.asarray(x)[None]), sample.data)
+    item_targets = replay_lib.item_targets(
+        item, item['bootstrap_value'], config.unroll_steps, config.td_steps, config.discount,
+        config.two_player)
+    # Every item starts at a decision row, whose value target is trained.
+    assert float(item_targets.value_mask.numpy()[0, 0]) == 1.0
     # Plane 0 of OpenSpiel's tic-tac-toe observation marks the empty cells.
-    ply = 9 - int(np.asarray(data.observation['board'])[0, ..., 0].sum())
-    targets[ply] = float(value.numpy()[0, 0])
+    ply = 9 - int(np.asarray(sample.data['observation']['board'])[0, ..., 0].sum())
+    targets[ply] = float(item_targets.value.numpy()[0, 0])
   return targets
 
 
