@@ -2,12 +2,6 @@
 
 The single-process agent (`agents.muzero.agent`) and a distributed program are two arrangements
 of the same builder; only the replay table's rate limiter differs (`make_replay_tables`).
-
-Tables: 'priority_table' holds the actors' items (`agents.muzero.replay`); with
-`config.reanalyze_fraction` > 0, 'reanalyze_table' holds the items reanalyzers rewrote with
-fresh targets: uniform sampling, FIFO removal, REANALYZE_TABLE_BATCHES learner batches' worth,
-and no ratio limiter, so that the learner never waits for reanalyzers (it reuses their latest
-items instead) and reanalyzers never wait for the learner.
 """
 
 from typing import Iterator, List, Optional
@@ -28,8 +22,6 @@ from agents.muzero import learning
 from agents.muzero import replay
 
 TABLE = acme_adders.DEFAULT_PRIORITY_TABLE
-REANALYZE_TABLE = 'reanalyze_table'
-REANALYZE_TABLE_BATCHES = 8
 
 
 class MuZeroBuilder:
@@ -60,13 +52,6 @@ class MuZeroBuilder:
     """The replay tables' signature (`agents.muzero.replay.item_signature`)."""
     return replay.item_signature(self._spec, self.layout)
 
-  def reanalyze_batch_size(self) -> int:
-    """Items of each learner batch that come from the reanalyze table."""
-    config = self._config
-    if config.reanalyze_fraction == 0:
-      return 0
-    return min(max(1, round(config.batch_size * config.reanalyze_fraction)), config.batch_size - 1)
-
   def make_rate_limiter(self, single_process: bool) -> reverb.rate_limiters.RateLimiter:
     """MinSize in one process (a SampleToInsertRatio there can deadlock actor and learner, which
     share a thread); SampleToInsertRatio with the config's tolerance when they run apart."""
@@ -82,25 +67,15 @@ class MuZeroBuilder:
                          2.0 * max(1.0, config.samples_per_insert)))
 
   def make_replay_tables(self, single_process: bool = False) -> List[reverb.Table]:
-    """The prioritized table (priority exponent alpha, FIFO removal, max size, signature) and,
-    with reanalyze, the reanalyze table (see the module docstring)."""
+    """One prioritized table (priority exponent alpha, FIFO removal, max size, signature)."""
     config = self._config
-    tables = [reverb.Table(
+    return [reverb.Table(
         name=self._table,
         sampler=reverb.selectors.Prioritized(config.priority_exponent),
         remover=reverb.selectors.Fifo(),
         max_size=config.max_replay_size,
         rate_limiter=self.make_rate_limiter(single_process),
         signature=self.signature())]
-    if config.reanalyze_fraction > 0:
-      tables.append(reverb.Table(
-          name=REANALYZE_TABLE,
-          sampler=reverb.selectors.Uniform(),
-          remover=reverb.selectors.Fifo(),
-          max_size=REANALYZE_TABLE_BATCHES * config.batch_size,
-          rate_limiter=reverb.rate_limiters.MinSize(1),
-          signature=self.signature()))
-    return tables
 
   def make_adder(self, replay_client: reverb.Client) -> replay.ReplayWriter:
     """A replay writer for one environment (initial priority: `config.initial_priority`)."""
@@ -110,23 +85,18 @@ class MuZeroBuilder:
                                two_player=config.two_player,
                                priority_epsilon=config.priority_epsilon)
 
-  def make_dataset(self, replay_address: str, table: Optional[str] = None) -> tf.data.Dataset:
-    """Prefetched batches of replayed items (Acme's `make_reverb_dataset`): of the prioritized
-    table by default (the batch less its reanalyzed share), or of the reanalyze table."""
+  def make_dataset(self, replay_address: str) -> tf.data.Dataset:
+    """Prefetched batches of replayed items (Acme's `make_reverb_dataset`)."""
     config = self._config
-    reanalyzed = self.reanalyze_batch_size()
-    table = table or self._table
-    batch_size = reanalyzed if table == REANALYZE_TABLE else config.batch_size - reanalyzed
     return datasets.make_reverb_dataset(
-        server_address=replay_address, batch_size=batch_size,
-        prefetch_size=config.prefetch_size, table=table,
+        server_address=replay_address, batch_size=config.batch_size,
+        prefetch_size=config.prefetch_size, table=self._table,
         num_parallel_calls=config.num_parallel_calls,
-        max_in_flight_samples_per_worker=batch_size)
+        max_in_flight_samples_per_worker=config.batch_size)
 
-  def make_dataset_iterator(self, replay_address: str,
-                            table: Optional[str] = None) -> Iterator[reverb.ReplaySample]:
+  def make_dataset_iterator(self, replay_address: str) -> Iterator[reverb.ReplaySample]:
     """An iterator over `make_dataset`; sampling starts (and may block) once it exists."""
-    return iter(self.make_dataset(replay_address, table))
+    return iter(self.make_dataset(replay_address))
 
   def make_network(self) -> networks.MuZeroNetwork:
     """A network for this spec and `config.network`, variables created."""
@@ -147,14 +117,12 @@ class MuZeroBuilder:
                    counter: Optional[counting.Counter] = None,
                    logger: Optional[loggers.Logger] = None,
                    checkpoint_directory: Optional[str] = None,
-                   device: Optional[str] = None,
-                   reanalyze_dataset=None) -> learning.MuZeroLearner:
-    """The learner, reading `dataset` (and `reanalyze_dataset` when the config reanalyzes) and
-    writing priorities through `replay_client`; its target network is made here."""
+                   device: Optional[str] = None) -> learning.MuZeroLearner:
+    """The learner, reading `dataset` and writing priorities through `replay_client`; its target
+    network is made here."""
     target_network = (self.make_network() if self._config.target_update_period is not None
                       else None)
     return learning.MuZeroLearner(network, dataset, self._config, replay_client=replay_client,
                                   table=self._table, counter=counter, logger=logger,
                                   checkpoint_directory=checkpoint_directory, device=device,
-                                  target_network=target_network,
-                                  reanalyze_dataset=reanalyze_dataset)
+                                  target_network=target_network)

@@ -109,9 +109,6 @@ class MuZeroConfig:
       observation at t + k, through SimSiam projection and prediction heads; 0 turns it off.
     consistency_projection_size: width of the consistency loss's projection and prediction
       heads (EfficientZero: 1024 for Atari).
-    reanalyze_fraction: share of each learner batch taken from the reanalyze table (items whose
-      policy and value targets reanalyzer nodes recomputed with recent weights); 0 without
-      reanalyzers.
     network: sizes of the representation, dynamics and prediction networks, including the
       categorical value and reward supports (paper, Atari: 601 bins each).
   """
@@ -156,7 +153,6 @@ class MuZeroConfig:
   target_update_period: Optional[int] = None
   consistency_loss_weight: float = 0.0
   consistency_projection_size: int = 256
-  reanalyze_fraction: float = 0.0
   network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
 
   @property
@@ -222,7 +218,6 @@ class MuZeroConfig:
     check_real('samples_per_insert_tolerance_rate', 0.0, inf, low_open=True, high_open=True)
     check_real('consistency_loss_weight', 0.0, inf, high_open=True)
     check_int('consistency_projection_size', 1)
-    check_real('reanalyze_fraction', 0.0, 1.0, high_open=True)
     if self.target_update_period is not None:
       check_int('target_update_period', 1)
     if self.initial_priority not in INITIAL_PRIORITIES:

@@ -9,9 +9,7 @@ written back to the replay table.
 Fresh targets: with `config.target_update_period`, a target network (a copy of the network
 refreshed every T steps) recomputes the bootstrap values v_{t+k+n} from the stored observations,
 instead of the root values an old network wrote when the data was collected (MuZero Reanalyze's
-value targets, EfficientZero's target model). With `config.reanalyze_fraction` > 0 a share of
-each batch comes from the reanalyze table, whose items carry search policies recomputed with
-recent weights (`agents.muzero.reanalyze`). With `config.consistency_loss_weight` > 0,
+value targets, EfficientZero's target model). With `config.consistency_loss_weight` > 0,
 EfficientZero's consistency loss joins the loss (`networks.consistency`).
 
 The compute runs under `tf.device(device)`, the first GPU when TensorFlow sees one and the CPU
@@ -66,8 +64,6 @@ class MuZeroLearner(core.Learner):
 
   Attributes:
     last_priorities: (keys [B], priorities [B]) written by the latest step.
-    reanalyze_staleness: learner steps between the weights that reanalysed the latest batch's
-      reanalyzed items and the learner's step, or None before any.
   """
 
   def __init__(self,
@@ -80,9 +76,7 @@ class MuZeroLearner(core.Learner):
                logger: Optional[loggers.Logger] = None,
                checkpoint_directory: Optional[str] = None,
                device: Optional[str] = None,
-               target_network=None,
-               reanalyze_dataset: Union[None, tf.data.Dataset,
-                                        Iterator[reverb.ReplaySample]] = None):
+               target_network=None):
     """Makes the learner.
 
     Args:
@@ -99,8 +93,6 @@ class MuZeroLearner(core.Learner):
       device: TensorFlow device of the compute; `default_device()` when None.
       target_network: a second network built alike, needed when `config.target_update_period`
         is set.
-      reanalyze_dataset: batches of reanalyzed items, mixed into every batch; needed when
-        `config.reanalyze_fraction` > 0.
     """
     self._config = config.validate()
     self._network = network
@@ -109,13 +101,7 @@ class MuZeroLearner(core.Learner):
     if (config.target_update_period is None) != (target_network is None):
       raise ValueError(f'MuZeroConfig.target_update_period={config.target_update_period} needs '
                        'a target_network exactly when it is set.')
-    if (config.reanalyze_fraction > 0) != (reanalyze_dataset is not None):
-      raise ValueError(f'MuZeroConfig.reanalyze_fraction={config.reanalyze_fraction} needs a '
-                       'reanalyze_dataset exactly when it is > 0.')
     self._target_network = target_network
-    self._reanalyze_dataset = reanalyze_dataset
-    self._reanalyze_iterator = None
-    self.reanalyze_staleness: Optional[float] = None
     self._replay_client = replay_client
     self._table = table
     self._counter = counting.Counter(counter, 'learner')
@@ -243,36 +229,20 @@ class MuZeroLearner(core.Learner):
     }
     return metrics, new_priorities, staleness
 
-  def _next_batch(self):
-    """(data, importance weights, keys of prioritized samples, number of reanalyzed items)."""
+  def step(self):
+    """One learner update: sample, train, write new priorities, count and log."""
     if self._iterator is None:
-      as_iterator = lambda d: iter(d) if isinstance(d, tf.data.Dataset) else d
-      self._iterator = as_iterator(self._dataset)
-      if self._reanalyze_dataset is not None:
-        self._reanalyze_iterator = as_iterator(self._reanalyze_dataset)
+      self._iterator = (iter(self._dataset) if isinstance(self._dataset, tf.data.Dataset)
+                        else self._dataset)
     sample = next(self._iterator)
     weights = replay.importance_weights(sample.info.probability, sample.info.table_size,
                                         self._config.importance_sampling_exponent)
-    if self._reanalyze_iterator is None:
-      return sample.data, weights, sample.info.key, 0
-    # Reanalyzed items come uniformly from their FIFO table: their importance weight is 1, the
-    # largest a prioritized sample gets.
-    reanalyzed = next(self._reanalyze_iterator)
-    data = tree.map_structure(lambda a, b: tf.concat([a, b], axis=0), sample.data, reanalyzed.data)
-    weights = tf.concat([weights, tf.ones_like(reanalyzed.info.probability, tf.float32)], axis=0)
-    return data, weights, sample.info.key, int(reanalyzed.info.key.shape[0])
-
-  def step(self):
-    """One learner update: sample, train, write new priorities, count and log."""
-    data, weights, keys, num_reanalyzed = self._next_batch()
     if (self._target_network is not None
         and self.learner_steps % self._config.target_update_period == 0):
       self._update_target_network()
     with tf.device(self._device):
-      metrics, priorities, staleness = self._train(data, weights)
-    keys, priorities, staleness = keys.numpy(), priorities.numpy(), staleness.numpy()
-    # Reanalyzed items come last in the batch and keep no priority of their own.
-    priorities = priorities[:len(keys)]
+      metrics, priorities, staleness = self._train(sample.data, weights)
+    keys, priorities = sample.info.key.numpy(), priorities.numpy()
     self.last_priorities = (keys, priorities)
     self._max_priority.assign(float(priorities.max()))
     if self._replay_client is not None:
@@ -284,10 +254,8 @@ class MuZeroLearner(core.Learner):
     self._last_step_time = now
     counts = self._counter.increment(steps=1, walltime=elapsed)
     result = {name: float(value.numpy()) for name, value in metrics.items()}
-    result['actor_target_staleness'] = float(staleness[:len(keys)].mean())
-    if num_reanalyzed:
-      result['reanalyze_target_staleness'] = float(staleness[len(keys):].mean())
-      self.reanalyze_staleness = result['reanalyze_target_staleness']
+    # Learner steps since the weights that searched the batch's first rows (policy targets' age).
+    result['policy_target_staleness'] = float(staleness.numpy().mean())
     result['learner_steps_per_second'] = 1.0 / elapsed if elapsed > 0 else 0.0
     result.update(counts)
     self._logger.write(result)

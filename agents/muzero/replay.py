@@ -1,7 +1,7 @@
 """The replay item of MuZero: its columns, its Reverb signature, its writer and its targets.
 
 Everything that writes or reads replay items goes through this module: actors write them with
-`ReplayWriter`, reanalyzers rewrite them with fresh targets (`agents.muzero.reanalyze`), and the
+`ReplayWriter`, and the
 learner turns them into targets with `item_targets`. The n-step target (`value_targets`) and the
 priority (`priorities`) are written once, with array operators only, so that the learner runs
 them on tensors in its graph and the writer on numpy arrays.
