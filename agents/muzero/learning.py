@@ -39,6 +39,11 @@ LEARNER_STEPS = 'learner_steps'
 MAX_PRIORITY = 'max_priority'
 
 
+def _merge_batch_and_rows(x: tf.Tensor) -> tf.Tensor:
+  """[B, R, ...] -> [B R, ...], so that one network call serves every row of every item."""
+  return tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], axis=0))
+
+
 def default_device() -> str:
   """'/GPU:0' when TensorFlow sees a GPU, else '/CPU:0'."""
   return '/GPU:0' if tf.config.list_logical_devices('GPU') else '/CPU:0'
@@ -156,19 +161,17 @@ class MuZeroLearner(core.Learner):
       return data['bootstrap_value']
     observation = data['bootstrap_observation']
     rows = tf.shape(tree.flatten(observation)[0])[1]
-    merged = tree.map_structure(
-        lambda x: tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], axis=0)), observation)
-    values = self._target_network.initial_inference(merged).value
+    values = self._target_network.initial_inference(
+        tree.map_structure(_merge_batch_and_rows, observation)).value
     return tf.reshape(values, [-1, rows])
 
   def _consistency(self, data, unrolled: losses.Unroll, mask: tf.Tensor) -> tf.Tensor:
     """[B, K] EfficientZero's per-step consistency loss, masked to real observations."""
     unroll_steps = self._config.unroll_steps
-    later = tree.map_structure(lambda x: x[:, 1:], data['observation'])
-    merge = lambda x: tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], axis=0))
-    target = self._consistency_heads.project(
-        self._network.initial_inference(tree.map_structure(merge, later)).latent)
-    predicted = self._consistency_heads.predict(merge(tf.stack(unrolled.latents[1:], axis=1)))
+    later = tree.map_structure(lambda x: _merge_batch_and_rows(x[:, 1:]), data['observation'])
+    target = self._consistency_heads.project(self._network.initial_inference(later).latent)
+    predicted = self._consistency_heads.predict(
+        _merge_batch_and_rows(tf.stack(unrolled.latents[1:], axis=1)))
     per_step = tf.reshape(consistency.negative_cosine_similarity(predicted, target),
                           [-1, unroll_steps])
     return per_step * mask[:, 1:]

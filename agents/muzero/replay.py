@@ -1,10 +1,9 @@
 """The replay item of MuZero: its columns, its Reverb signature, its writer and its targets.
 
 Everything that writes or reads replay items goes through this module: actors write them with
-`ReplayWriter`, and the
-learner turns them into targets with `item_targets`. The n-step target (`value_targets`) and the
-priority (`priorities`) are written once, with array operators only, so that the learner runs
-them on tensors in its graph and the writer on numpy arrays.
+`ReplayWriter`, and the learner turns them into targets with `item_targets`. The n-step target
+(`value_targets`) and the priority (`priorities`) are written once, with array operators only,
+so that the learner runs them on tensors in its graph and the writer on numpy arrays.
 
 Rows. An episode of T actions becomes the rows 0 .. T: decision row i holds the observation o_i,
 the action a_i the search chose there, the reward u_i and discount d_i that followed, the search
@@ -279,7 +278,9 @@ class ReplayWriter(adders_base.Adder):
     self._next_start = 0        # The first decision row whose item is not written yet.
     self._final_row: Optional[int] = None
     self._open = False          # add_first was called and the episode has not ended.
-    self._kept = {'reward': [], 'discount': [], 'decision': [], 'root_value': []}
+    # What a 'search' priority reads, per row; 'max' needs none of it.
+    self._kept = ({'reward': [], 'discount': [], 'decision': [], 'root_value': []}
+                  if self._initial_priority == 'search' else {})
 
   @property
   def writer(self) -> reverb.TrajectoryWriter:
