@@ -26,7 +26,8 @@ under local_mp with its defaults (one actor per core, the CartPole preset), 10 e
 episodes every `--eval_every_s` seconds, `--hold_s` passed on to its monitor; figures come from its
 status.json and the curve is the one it saves.
 
-  python -m bench.learn_cartpole [--distributed] [--time_budget_s=1800] [--hold_s=120] [--seed=0] [--json]
+  python -m bench.learn_cartpole [--distributed] [--time_budget_s=1800] [--hold_s=120] [--seed=0]
+      [--config_overrides=td_steps=10,target_update_period=100] [--json]
 """
 
 import argparse
@@ -93,6 +94,8 @@ def learn_distributed(args, output_dir: str) -> Tuple[status_lib.Status, str]:
              f'--eval_period_s={args.eval_every_s}']
   if args.num_envs:
     command.append(f'--envs_per_actor={args.num_envs}')
+  if args.config_overrides:
+    command.append(f'--config_overrides={args.config_overrides}')
   process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
   path = os.path.join(output_dir, monitor_lib.STATUS_FILE)
   last_evaluation = (None, None)
@@ -114,7 +117,7 @@ def learn_single_process(args, output_dir: str) -> Tuple[status_lib.Status, str]
   """Trains `agents.muzero.agent.MuZero` until the rule stops it; returns the last status and the
   path of the curve it saves."""
   tf.random.set_seed(args.seed)
-  config = config_lib.cartpole()
+  config = config_lib.with_overrides(config_lib.cartpole(), args.config_overrides)
   num_envs = args.num_envs or config.envs_per_actor
   environments = [make_environment('gym:CartPole-v1', seed=args.seed * 1000 + index)
                   for index in range(num_envs)]
@@ -162,6 +165,9 @@ def main():
                       help='seconds of training after the first solve, to see whether it holds')
   parser.add_argument('--output_dir', default=None,
                       help='default: runs/learn_cartpole/<seed>-<time>')
+  parser.add_argument('--config_overrides', default='',
+                      help="fields of the cartpole() preset to change, e.g. 'td_steps=10,"
+                           "target_update_period=100' (agents.muzero.config.with_overrides)")
   parser.add_argument('--distributed', action='store_true',
                       help='measure the Launchpad program of `make run` instead of one process')
   args = parser.parse_args()

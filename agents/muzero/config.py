@@ -5,8 +5,10 @@ by planning with a learned model" (Nature 588), its Methods / Appendices and the
 published with it (`make_atari_config`, `make_board_game_config`, `train_network`).
 """
 
+import ast
 import dataclasses
 import math
+import re
 from typing import Optional, Tuple
 
 from networks import NetworkConfig
@@ -109,6 +111,16 @@ class MuZeroConfig:
       observation at t + k, through SimSiam projection and prediction heads; 0 turns it off.
     consistency_projection_size: width of the consistency loss's projection and prediction
       heads (EfficientZero: 1024 for Atari).
+    reanalyze_fraction: share of every learner batch taken from reanalysed items (MuZero
+      Reanalyze, Schrittwieser et al. 2021): items sampled from the replay whose search policies
+      and bootstrap values were recomputed by a search with recent weights; 0 turns reanalysis
+      off (MuZero Reanalyze on Atari: 0.95 of the batch). See `agents.muzero.reanalyze`.
+    reanalyze_samples_per_insert: how many times the learner samples a reanalysed item on
+      average (the reanalyze table's rate limiter in the distributed program, the pace of
+      reanalysis in one process): 1 trains on each once, as EfficientZero does; more spends
+      less search on reanalysis and trains on older targets.
+    reanalyze_batch_size: items a reanalyzer refreshes with one batched search (the search runs
+      over 2 (K + 1) roots per item).
     network: sizes of the representation, dynamics and prediction networks, including the
       categorical value and reward supports (paper, Atari: 601 bins each).
   """
@@ -153,12 +165,26 @@ class MuZeroConfig:
   target_update_period: Optional[int] = None
   consistency_loss_weight: float = 0.0
   consistency_projection_size: int = 256
+  reanalyze_fraction: float = 0.0
+  reanalyze_samples_per_insert: float = 2.0
+  reanalyze_batch_size: int = 16
   network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
 
   @property
   def sequence_length(self) -> int:
     """Steps in one replay item: K unrolled steps and n bootstrap steps after the first."""
     return self.unroll_steps + self.td_steps + 1
+
+  @property
+  def reanalyze(self) -> bool:
+    """Whether part of every batch comes from reanalysed items."""
+    return self.reanalyze_fraction > 0
+
+  @property
+  def batch_split(self) -> Tuple[int, int]:
+    """(items sampled from the replay, reanalysed items) of every learner batch."""
+    reanalysed = int(round(self.batch_size * self.reanalyze_fraction))
+    return self.batch_size - reanalysed, reanalysed
 
   def temperature(self, learner_step: int, move_number: int = 0) -> float:
     """The action-sampling temperature at `learner_step` for the `move_number`-th move."""
@@ -218,6 +244,12 @@ class MuZeroConfig:
     check_real('samples_per_insert_tolerance_rate', 0.0, inf, low_open=True, high_open=True)
     check_real('consistency_loss_weight', 0.0, inf, high_open=True)
     check_int('consistency_projection_size', 1)
+    check_real('reanalyze_fraction', 0.0, 1.0, high_open=True)
+    check_real('reanalyze_samples_per_insert', 1.0, inf, high_open=True)
+    check_int('reanalyze_batch_size', 1)
+    if self.reanalyze and min(self.batch_split) < 1:
+      fail('reanalyze_fraction', f'0, or a share of batch_size={self.batch_size} that leaves at '
+           'least one item to each of the replay and the reanalysed items')
     if self.target_update_period is not None:
       check_int('target_update_period', 1)
     if self.initial_priority not in INITIAL_PRIORITIES:
@@ -400,3 +432,36 @@ def board_game(game: str) -> MuZeroConfig:
       learning_rate_decay_steps=50_000, max_replay_size=100_000, min_replay_size=500,
       samples_per_insert=8.0,
       network=dataclasses.replace(config.network, channels=32, num_blocks=2, head_channels=32))
+
+
+def with_overrides(config: MuZeroConfig, overrides: str) -> MuZeroConfig:
+  """`config` with fields set from 'field=value,field=value' (values as Python literals), validated.
+
+  Nested network fields are named 'network.field'. For experiments from the command line
+  (`launch.local --config_overrides`, the learning benchmarks), so that a variant of a preset
+  needs no code; a comma inside a tuple value is kept (split on commas before a 'name=').
+  """
+  if not overrides.strip():
+    return config.validate()
+  parts = re.split(r',\s*(?=[A-Za-z_][\w.]*\s*=)', overrides.strip())
+  top, network = {}, {}
+  for part in parts:
+    name, separator, text = part.partition('=')
+    name = name.strip()
+    if not separator:
+      raise ValueError(f'config override {part!r} is not allowed; allowed: field=value.')
+    try:
+      value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError) as error:
+      raise ValueError(f'config override {name}={text.strip()!r}: the value is not a Python '
+                       f'literal ({error}).') from error
+    target, fields, field = ((network, NetworkConfig, name[len('network.'):])
+                             if name.startswith('network.') else (top, MuZeroConfig, name))
+    known = {f.name for f in dataclasses.fields(fields)}
+    if field not in known or field == 'network':
+      raise ValueError(f'config override {name!r} names no field; allowed: '
+                       f'{sorted(known - {"network"})} (network fields as network.<name>).')
+    target[field] = value
+  if network:
+    top['network'] = dataclasses.replace(config.network, **network)
+  return dataclasses.replace(config, **top).validate()

@@ -68,3 +68,20 @@ def test_validate_rejects_bad_support_sizes():
   with pytest.raises(ValueError, match=r'MuZeroConfig.network.value_support_size=0 is not allowed'):
     config.validate()
   assert isinstance(config_lib.MuZeroConfig().network, networks.NetworkConfig)
+
+
+def test_overrides_set_fields_by_name_and_are_validated():
+  config = config_lib.with_overrides(
+      config_lib.cartpole(), 'td_steps=10, temperature_schedule=((0, 1.0), (50, 0.5)),'
+      'value_bounds=None,network.latent_size=16')
+  assert config.td_steps == 10 and config.network.latent_size == 16
+  assert config.temperature_schedule == ((0, 1.0), (50, 0.5)) and config.value_bounds is None
+  assert config_lib.with_overrides(config, '  ') == config
+  for overrides, message in (('tdsteps=1', "'tdsteps' names no field"),
+                             ('network.depth=1', "'network.depth' names no field"),
+                             ('network=1', "'network' names no field"),
+                             ('td_steps', 'allowed: field=value'),
+                             ('optimizer=adam', 'not a Python literal'),
+                             ('td_steps=0', 'MuZeroConfig.td_steps=0 is not allowed')):
+    with pytest.raises(ValueError, match=message):
+      config_lib.with_overrides(config, overrides)
