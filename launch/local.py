@@ -32,12 +32,20 @@ from launch import status as status_lib
 STOP_DIAGNOSIS_AFTER_S = 15
 LAUNCH_TYPES = ('local_mp', 'local_mt', 'test_mt', 'vertex_ai')
 CONFIGS = ('auto', 'cartpole', 'atari', 'board_game')
+# The share of the batch reanalyzers get when asked for under a preset without reanalysis.
+DEFAULT_REANALYZE_FRACTION = 0.5
 
 _ENV = flags.DEFINE_string('env', 'gym:CartPole-v1', 'Environment id (gym:..., atari:..., openspiel:...).')
 _CONFIG = flags.DEFINE_string('config', 'auto', f'Agent preset, one of {CONFIGS}; auto picks by --env.')
 _ATARI_SIZE = flags.DEFINE_string('atari_size', None, f'Size of the atari preset, one of '
                                   f'{config_lib.ATARI_SIZES} (default: {config_lib.ATARI_SIZES[0]}).')
 _NUM_ACTORS = flags.DEFINE_integer('num_actors', os.cpu_count() or 1, 'Actor nodes (default: cores).')
+_NUM_REANALYZERS = flags.DEFINE_integer(
+    'num_reanalyzers', 0, 'Reanalyzer nodes (MuZero Reanalyze): they search stored items again '
+    'with the latest weights, and the learner takes --reanalyze_fraction of every batch from them.')
+_REANALYZE_FRACTION = flags.DEFINE_float(
+    'reanalyze_fraction', None, f'Share of every learner batch from reanalysed items (default: '
+    f'the preset\'s, or {DEFAULT_REANALYZE_FRACTION} when --num_reanalyzers > 0 and the preset has none).')
 _ENVS_PER_ACTOR = flags.DEFINE_integer('envs_per_actor', None, 'Environments per actor (default: preset).')
 _NUM_SIMULATIONS = flags.DEFINE_integer('num_simulations', None, 'Search simulations per move (default: preset).')
 _MAX_LEARNER_STEPS = flags.DEFINE_integer('max_learner_steps', None, 'Stop after this many learner steps.')
@@ -54,6 +62,9 @@ _SEED = flags.DEFINE_integer('seed', 0, 'Seed of environments and search noise.'
 _EVAL_EPISODES = flags.DEFINE_integer('eval_episodes', 10, 'Greedy episodes per evaluation.')
 _EVAL_PERIOD_S = flags.DEFINE_float('eval_period_s', 20.0, 'Seconds between evaluations.')
 _CHECKPOINT_PERIOD_S = flags.DEFINE_float('checkpoint_period_s', 60.0, 'Seconds between checkpoints.')
+_CONFIG_OVERRIDES = flags.DEFINE_string(
+    'config_overrides', '', "Preset fields to change, e.g. 'td_steps=10,target_update_period=100' "
+    "(network fields as network.<name>); applied after --envs_per_actor and --num_simulations.")
 
 
 class FlagError(ValueError):
@@ -89,6 +100,26 @@ def make_config(preset: str, environment_id: str,
   return config_lib.cartpole()
 
 
+def _with_reanalyze_fraction(config: config_lib.MuZeroConfig) -> config_lib.MuZeroConfig:
+  """The config with --reanalyze_fraction applied and checked against --num_reanalyzers."""
+  fraction = _REANALYZE_FRACTION.value
+  if fraction is None and _NUM_REANALYZERS.value > 0 and not config.reanalyze:
+    fraction = DEFAULT_REANALYZE_FRACTION
+  if fraction is not None:
+    try:
+      config = config_lib.with_overrides(config, f'reanalyze_fraction={fraction!r}')
+    except ValueError as error:
+      raise FlagError(f'--reanalyze_fraction: {error}') from error
+  if config.reanalyze and _NUM_REANALYZERS.value == 0:
+    raise FlagError(f'reanalyze_fraction={config.reanalyze_fraction:g} takes that share of every '
+                    'batch from reanalyzers: give --num_reanalyzers >= 1, or '
+                    '--reanalyze_fraction=0.')
+  if not config.reanalyze and _NUM_REANALYZERS.value > 0:
+    raise FlagError(f'--num_reanalyzers={_NUM_REANALYZERS.value} with --reanalyze_fraction=0: '
+                    'the learner would not use what they make.')
+  return config
+
+
 def _has_checkpoint(run_dir: str) -> bool:
   return any(os.path.exists(os.path.join(run_dir, name))
              for name in ('learner', 'replay', nodes.COUNTER_FILE))
@@ -99,6 +130,8 @@ def settings_from_flags():
   launch_type = _LAUNCH_TYPE.value
   if launch_type not in LAUNCH_TYPES:
     raise FlagError(f'--launch_type={launch_type!r} is not allowed; allowed: {", ".join(LAUNCH_TYPES)}.')
+  if _NUM_REANALYZERS.value < 0:
+    raise FlagError(f'--num_reanalyzers={_NUM_REANALYZERS.value} is not allowed; it must be >= 0.')
   for flag in (_NUM_ACTORS, _ENVS_PER_ACTOR, _NUM_SIMULATIONS, _MAX_LEARNER_STEPS, _MAX_ENV_STEPS,
                _EVAL_EPISODES):
     if flag.value is not None and flag.value < 1:
@@ -124,9 +157,10 @@ def settings_from_flags():
   overrides = {'envs_per_actor': _ENVS_PER_ACTOR.value, 'num_simulations': _NUM_SIMULATIONS.value}
   config = config_lib.dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
   try:
-    config.validate()
+    config = config_lib.with_overrides(config, _CONFIG_OVERRIDES.value)
   except ValueError as error:
-    raise FlagError(str(error)) from error
+    raise FlagError(f'--config_overrides: {error}' if _CONFIG_OVERRIDES.value else str(error)) from error
+  config = _with_reanalyze_fraction(config)
   run_dir = _RUN_DIR.value or os.path.join(
       'runs', f'{_ENV.value.replace(":", "-").replace("/", "-")}-{time.strftime("%Y%m%d-%H%M%S")}')
   if _RESUME.value and not _has_checkpoint(run_dir):
@@ -135,7 +169,8 @@ def settings_from_flags():
     raise FlagError(f'--run_dir={run_dir!r} already holds a run; pass --resume to continue it or '
                     'choose another directory.')
   settings = program_lib.RunSettings(
-      run_dir=run_dir, num_actors=_NUM_ACTORS.value, resume=_RESUME.value, seed=_SEED.value,
+      run_dir=run_dir, num_actors=_NUM_ACTORS.value, num_reanalyzers=_NUM_REANALYZERS.value,
+      resume=_RESUME.value, seed=_SEED.value,
       stopping_rule=rule, eval_episodes=_EVAL_EPISODES.value, eval_period_s=_EVAL_PERIOD_S.value,
       checkpoint_period_s=_CHECKPOINT_PERIOD_S.value)
   return config, factory, settings, launch_type
@@ -191,9 +226,11 @@ def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_
   run_dir = os.path.abspath(settings.run_dir)
   program = program_lib.make_program(config, environment_factory, settings)
   _send_process_logs_to(os.path.join(run_dir, 'logs', 'processes'))
+  reanalyzers = (f', {settings.num_reanalyzers} reanalyzers ({config.reanalyze_fraction:g} of '
+                 'every batch)' if settings.num_reanalyzers else '')
   print(f'MuZero on {description}: {settings.num_actors} actors x {config.envs_per_actor} '
-        f'environments, {config.num_simulations} simulations, run_dir {run_dir} ({launch_type})',
-        flush=True)
+        f'environments{reanalyzers}, {config.num_simulations} simulations, run_dir {run_dir} '
+        f'({launch_type})', flush=True)
   manager = lp.launch(program, launch_type=launch_type,
                       local_resources=resources.local_resources() if launch_type == 'local_mp' else None,
                       terminal='output_to_files' if launch_type == 'local_mp' else None)

@@ -134,6 +134,9 @@ class MonitorNode:
         status.resumed_from_step = self._learner.resumed_from_step()
       steps = self._learner.learner_steps()
       self._learner_seen = True
+      staleness = self._learner.target_staleness()
+      status.policy_target_staleness = staleness.get('policy_target_staleness')
+      status.reanalyzed_target_staleness = staleness.get('reanalyzed_target_staleness')
       return steps
     except Exception as error:  # pylint: disable=broad-except
       logging.warning('monitor: the learner did not answer: %r', error)
@@ -144,6 +147,7 @@ class MonitorNode:
     status.wall_s = now - started
     counts = self._counter.get_counts()
     status.env_steps = int(counts.get('actor_steps', 0))
+    status.reanalyzed_items = int(counts.get('reanalyzer_items', 0))
     status.replay_size = int(self._replay.server_info(timeout=10)[self._table].current_size)
     status.weights_version = int(self._variable_server.version())
     evaluation = self._evaluator.last_evaluation() if self._evaluator is not None else None

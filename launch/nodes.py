@@ -8,7 +8,7 @@ import json
 import os
 import threading
 import time
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import dm_env
 import launchpad as lp
@@ -67,8 +67,8 @@ class ReplayNode(lp.ReverbNode):
   and records the checkpointed size (`replay_checkpoint.json`), so a resumed run can show it
   lost nothing. Then, before shutting the server down, it samples for up to `drain_s` seconds:
   once the learner has stopped sampling, actors wait on the `SampleToInsertRatio` limiter inside
-  their inserts, and Reverb's shutdown waits for those inserts; the samples let them finish and
-  see the stop.
+  their inserts, and Reverb's shutdown waits for those inserts (reanalyzers likewise on the
+  reanalyze table's); the samples let them finish and see the stop.
   """
 
   def __init__(self, tables_fn, run_dir: str, table: str, drain_s: float = 3.0):
@@ -89,7 +89,7 @@ class ReplayNode(lp.ReverbNode):
     size, path = self._checkpoint(client)
     status_lib.write_json_atomically(os.path.join(self._run_dir, REPLAY_CHECKPOINT_FILE), {'size': size, 'path': path})
     logging.info('replay: checkpointed %d items to %s', size, path)
-    self._drain(client.server_address)
+    self._drain(client.server_address, sorted(client.server_info()))
     # No `self._server.stop()`: it waits for every open stream, the learner's prefetching readers
     # included, which wait on the rate limiter forever.
     exit_if_own_process()
@@ -109,17 +109,19 @@ class ReplayNode(lp.ReverbNode):
       time.sleep(0.2)
     raise RuntimeError(f'the replay table kept changing during {attempts} checkpoints at stop.')
 
-  def _drain(self, address: str):
+  def _drain(self, address: str, tables: Sequence[str]):
+    """Samples every table in turn until the deadline (writers of each may wait on its limiter)."""
     deadline = time.time() + self._drain_s
     while time.time() < deadline:
-      dataset = reverb.TrajectoryDataset.from_table_signature(
-          address, self._table, max_in_flight_samples_per_worker=1, rate_limiter_timeout_ms=100)
-      try:
-        for _ in dataset:
-          if time.time() >= deadline:
-            return
-      except tf.errors.OpError:
-        pass  # Empty or rate limited: try again until the deadline.
+      for table in tables:
+        dataset = reverb.TrajectoryDataset.from_table_signature(
+            address, table, max_in_flight_samples_per_worker=1, rate_limiter_timeout_ms=100)
+        try:
+          for _ in dataset.take(16):
+            if time.time() >= deadline:
+              return
+        except tf.errors.OpError:
+          pass  # Empty or rate limited: try again until the deadline.
 
 
 class CounterNode(counting.Counter):
@@ -157,7 +159,8 @@ class LearnerNode:
         replay_client=replay, counter=counter,
         logger=loggers_lib.make_logger('learner', run_dir, steps_key=learning.LEARNER_STEPS,
                                        time_delta=10.0),
-        checkpoint_directory=os.path.join(run_dir, 'learner'))
+        checkpoint_directory=os.path.join(run_dir, 'learner'),
+        reanalyzed_dataset=builder.make_reanalyzed_dataset(replay.server_address))
     self._resumed_from_step = None
     if resume and self._learner.restore_checkpoint():
       self._resumed_from_step = self._learner.learner_steps
@@ -201,6 +204,10 @@ class LearnerNode:
 
   def resumed_from_step(self) -> Optional[int]:
     return self._resumed_from_step
+
+  def target_staleness(self) -> Dict[str, float]:
+    """The latest step's age of its policy targets (`MuZeroLearner.last_staleness`)."""
+    return dict(self._learner.last_staleness)
 
 
 class EnvironmentFault(RuntimeError):

@@ -1,7 +1,8 @@
 """The distributed MuZero program: every node group and its arguments, in one place.
 
     replay (Reverb) <- actors x N (B environments each) ; learner -> variable_server -> actors
-    counter <- actors, learner ; evaluator <- variable_server ; monitor <- everything
+    replay <-> reanalyzers x M <- variable_server (with reanalyze_fraction > 0)
+    counter <- actors, reanalyzers, learner ; evaluator <- variable_server ; monitor <- everything
 
 The nodes are built from the same `MuZeroBuilder` as the single-process agent; only the replay
 table's rate limiter differs (`SampleToInsertRatio` here, so that actors and learner keep the
@@ -23,6 +24,7 @@ from agents.muzero import config as config_lib
 from environments import make_environment
 from launch import monitor as monitor_lib
 from launch import nodes
+from launch import reanalyzer_node
 from launch import variable_server as variable_server_lib
 
 # Seconds the monitor waits on one call to the learner before calling it unresponsive.
@@ -59,6 +61,8 @@ class RunSettings:
   Attributes:
     run_dir: holds checkpoints (learner, counter, replay), logs, TensorBoard events, status.json.
     num_actors: N actor nodes.
+    num_reanalyzers: M reanalyzer nodes (`launch.reanalyzer_node`); needed, at least one, exactly
+      when the config's reanalyze_fraction is > 0 (the learner waits for reanalysed items).
     resume: restore learner, counter and replay from `run_dir` instead of starting afresh.
     seed: actor i seeds its environments and search from seed + 1000 (i + 1).
     stopping_rule: when the monitor ends the run.
@@ -72,6 +76,7 @@ class RunSettings:
   """
   run_dir: str
   num_actors: int = 2
+  num_reanalyzers: int = 0
   resume: bool = False
   seed: int = 0
   stopping_rule: monitor_lib.StoppingRule = monitor_lib.StoppingRule()
@@ -87,6 +92,10 @@ def make_program(config: config_lib.MuZeroConfig, environment_factory, settings:
                  environment_spec: Optional[specs.EnvironmentSpec] = None) -> lp.Program:
   """Builds the Launchpad program; `environment_factory(seed)` must be picklable."""
   config = config.validate()
+  if config.reanalyze != (settings.num_reanalyzers > 0):
+    raise ValueError(f'num_reanalyzers={settings.num_reanalyzers} does not fit '
+                     f'reanalyze_fraction={config.reanalyze_fraction}: reanalysed items need '
+                     'reanalyzers, and reanalyzers need a share of the batch.')
   environment_spec = environment_spec or specs.make_environment_spec(environment_factory(settings.seed))
   builder = builder_lib.MuZeroBuilder(config, environment_spec)
   run_dir = os.path.abspath(settings.run_dir)
@@ -115,6 +124,14 @@ def make_program(config: config_lib.MuZeroConfig, environment_factory, settings:
         variable_server, fail_fast_handle(counter_node), run_dir,
         settings.seed + 1000 * (actor_id + 1), settings.actor_threads))
               for actor_id in range(settings.num_actors)]
+  if settings.num_reanalyzers:
+    with program.group('reanalyzer'):
+      for reanalyzer_id in range(settings.num_reanalyzers):
+        program.add_node(lp.CourierNode(
+            reanalyzer_node.ReanalyzerNode, reanalyzer_id, config, environment_spec, replay,
+            variable_server, fail_fast_handle(counter_node),
+            settings.seed + 1000 * (settings.num_actors + reanalyzer_id + 1),
+            settings.actor_threads))
   with program.group('evaluator'):
     evaluator = program.add_node(lp.CourierNode(
         nodes.EvaluatorNode, config, environment_spec, environment_factory, variable_server,

@@ -24,6 +24,10 @@ class Status:
   fields below say what happened in it.
 
   Attributes:
+    policy_target_staleness: mean age, in learner steps, of the weights that searched the policy
+      targets of the learner's latest batch (its share from the replay); None before a step.
+    reanalyzed_target_staleness: the same for its reanalysed items; None without reanalysis.
+    reanalyzed_items: items the reanalyzers have written.
     last_eval_learner_steps: learner step of the weights the last evaluation played with; with
       `last_eval_return` it tells one evaluation from the next.
     first_target_s: when the first evaluation at or above the target was seen; None before.
@@ -47,6 +51,9 @@ class Status:
   env_steps_per_s: float = 0.0
   learner_steps_per_s: float = 0.0
   weight_staleness: Optional[int] = None
+  policy_target_staleness: Optional[float] = None
+  reanalyzed_target_staleness: Optional[float] = None
+  reanalyzed_items: int = 0
   actor_restarts: int = 0
   wall_s: float = 0.0
   first_target_s: Optional[float] = None
@@ -108,7 +115,10 @@ def progress_line(status: Status) -> str:
   evaluation = '-' if status.last_eval_return is None else f'{status.last_eval_return:.1f}'
   staleness = '-' if status.weight_staleness is None else f'{status.weight_staleness}'
   target = '' if status.first_target_s is None else f' | {target_summary(status)}'
+  reanalysed = ('' if status.reanalyzed_target_staleness is None else
+                f' | reanalysed {status.reanalyzed_items:,} (targets '
+                f'{status.reanalyzed_target_staleness:.0f} steps old)')
   return (f'[{status.wall_s:6.0f}s] env {status.env_steps:,} ({status.env_steps_per_s:.0f}/s) | '
           f'learner {status.learner_steps:,} ({status.learner_steps_per_s:.1f}/s) | '
           f'eval return {evaluation} | replay {status.replay_size:,} | '
-          f'weights v{status.weights_version} (staleness {staleness}){target}')
+          f'weights v{status.weights_version} (staleness {staleness}){reanalysed}{target}')

@@ -132,25 +132,40 @@ class MuZeroActor(core.Actor):
 
   # Batched interface.
 
-  def select_actions(self, observations: Sequence[Any]) -> np.ndarray:
-    """One search for the B observations (one per environment, in order); returns [B] actions."""
-    if len(observations) != self._num_environments:
-      raise ValueError(f'got {len(observations)} observations for num_environments='
-                       f'{self._num_environments}.')
-    batch = stack_observations(observations)
+  def search(self, batch: Any, final_rows_allowed: bool = False) -> search.SearchOutput:
+    """One batched search (numpy output) for a nest of [N, ...] observations, any N.
+
+    Args:
+      batch: stacked observations (see `stack_observations`).
+      final_rows_allowed: a row without any legal action (a board game's final position, which
+        reanalysis meets past the end of an episode) is searched as if every action were legal;
+        otherwise such a row is an error, since actors only act in non-final states.
+    """
     num_actions = self._network.num_actions
+    rows = len(tree.flatten(batch)[0])
     if isinstance(batch, dict) and LEGAL_ACTIONS_KEY in batch:
-      legal_actions = batch[LEGAL_ACTIONS_KEY] > 0.5
-      if not legal_actions.any(axis=1).all():
-        raise ValueError('an observation has no legal action; actors only act in non-final states.')
+      legal_actions = np.asarray(batch[LEGAL_ACTIONS_KEY]) > 0.5
+      none_legal = ~legal_actions.any(axis=1)
+      if none_legal.any():
+        if not final_rows_allowed:
+          raise ValueError('an observation has no legal action; actors only act in non-final '
+                           'states.')
+        legal_actions[none_legal] = True
     else:
-      legal_actions = np.ones([len(observations), num_actions], bool)
+      legal_actions = np.ones([rows, num_actions], bool)
     seed = np.asarray([self._seed, self._num_searches], np.int64)
     self._num_searches += 1
     # The search takes one tensor: the network input (board-game and Atari dicts become planes).
     output = self._search(observations_lib.network_input(batch, num_actions), legal_actions, seed,
                           0.0)
-    output = tree.map_structure(lambda x: x.numpy(), output)
+    return tree.map_structure(lambda x: x.numpy(), output)
+
+  def select_actions(self, observations: Sequence[Any]) -> np.ndarray:
+    """One search for the B observations (one per environment, in order); returns [B] actions."""
+    if len(observations) != self._num_environments:
+      raise ValueError(f'got {len(observations)} observations for num_environments='
+                       f'{self._num_environments}.')
+    output = self.search(stack_observations(observations))
     self.last_search = output
     if self._greedy:
       temperatures = np.zeros(self._num_environments)

@@ -57,7 +57,16 @@ class MuZero(core.Actor, core.VariableSource):
     self.network = network or self._builder.make_network()
     self.learner = self._builder.make_learner(
         self.network, self._builder.make_dataset(self._address), self.replay_client,
-        counter=counter, logger=learner_logger, checkpoint_directory=checkpoint_directory)
+        counter=counter, logger=learner_logger, checkpoint_directory=checkpoint_directory,
+        reanalyzed_dataset=self._builder.make_reanalyzed_dataset(self._address))
+    # Reanalysis in this thread: every learner step pays for the reanalysed items it samples,
+    # divided by the times each is sampled (`reanalyze_samples_per_insert`).
+    self.reanalyzer = None
+    self._reanalyze_credit = 0.0
+    if self._config.reanalyze:
+      self.reanalyzer = self._builder.make_reanalyzer(
+          self._builder.make_network(), self.replay_client, self.learner, seed=seed + 1,
+          wait_for_weights=True)
     adders = [self._builder.make_adder(self.replay_client) for _ in range(num_environments)]
     self.actor = self._builder.make_actor(self._builder.make_network(), adders,
                                           variable_source=self.learner,
@@ -139,14 +148,29 @@ class MuZero(core.Actor, core.VariableSource):
     if due <= self._num_learner_steps:
       return
     for _ in range(due - self._num_learner_steps):
+      self._reanalyze_for_one_learner_step()
       self.learner.step()
     self._num_learner_steps = due
     self.actor.update(wait=True)
+
+  def _reanalyze_for_one_learner_step(self):
+    """Reanalyses the items one learner step's share of them pays for (whole reanalyzer
+    batches; the first before the first step, whose sample would otherwise wait forever)."""
+    if self.reanalyzer is None:
+      return
+    config = self._config
+    self._reanalyze_credit += config.batch_split[1] / config.reanalyze_samples_per_insert
+    if self.reanalyzer.items_written == 0:
+      self._reanalyze_credit = max(self._reanalyze_credit, config.reanalyze_batch_size)
+    while self._reanalyze_credit >= config.reanalyze_batch_size:
+      self._reanalyze_credit -= self.reanalyzer.step()
 
   def get_variables(self, names: Sequence[str]) -> List[List[np.ndarray]]:
     return self.learner.get_variables(names)
 
   def close(self):
-    """Closes the actor's adders, then stops the replay server."""
+    """Closes the actor's adders and the reanalyzer's writer, then stops the replay server."""
     self.actor.close()
+    if self.reanalyzer is not None:
+      self.reanalyzer.close()
     self._server.stop()

@@ -19,6 +19,7 @@ import networks
 from agents.muzero import actor as actor_lib
 from agents.muzero import config as config_lib
 from agents.muzero import learning
+from agents.muzero import reanalyze
 from agents.muzero import replay
 
 TABLE = acme_adders.DEFAULT_PRIORITY_TABLE
@@ -67,15 +68,43 @@ class MuZeroBuilder:
                          2.0 * max(1.0, config.samples_per_insert)))
 
   def make_replay_tables(self, single_process: bool = False) -> List[reverb.Table]:
-    """One prioritized table (priority exponent alpha, FIFO removal, max size, signature)."""
+    """The prioritized replay table (priority exponent alpha, FIFO removal, max size,
+    signature) and, with reanalysis, the reanalyze table."""
     config = self._config
-    return [reverb.Table(
+    tables = [reverb.Table(
         name=self._table,
         sampler=reverb.selectors.Prioritized(config.priority_exponent),
         remover=reverb.selectors.Fifo(),
         max_size=config.max_replay_size,
         rate_limiter=self.make_rate_limiter(single_process),
         signature=self.signature())]
+    if config.reanalyze:
+      tables.append(self._make_reanalyze_table(single_process))
+    return tables
+
+  def _make_reanalyze_table(self, single_process: bool) -> reverb.Table:
+    """Uniform sampling of a short FIFO of reanalysed items (a few learner batches' worth, so
+    that targets stay fresh); between processes a `SampleToInsertRatio` keeps each item sampled
+    `reanalyze_samples_per_insert` times on average, so a learner faster than its reanalyzers
+    waits for them (the configured share of the batch is a promise). One process paces
+    reanalysis itself (`agents.muzero.agent`), and only needs an item to exist."""
+    config = self._config
+    reanalysed = self._config.batch_split[1]
+    chunk = max(reanalysed, config.reanalyze_batch_size)
+    if single_process:
+      rate_limiter = reverb.rate_limiters.MinSize(1)
+    else:
+      spi = config.reanalyze_samples_per_insert
+      rate_limiter = reverb.rate_limiters.SampleToInsertRatio(
+          samples_per_insert=spi, min_size_to_sample=reanalysed,
+          error_buffer=max(2.0 * spi * chunk, 2.0 * max(1.0, spi)))
+    return reverb.Table(
+        name=reanalyze.REANALYZE_TABLE,
+        sampler=reverb.selectors.Uniform(),
+        remover=reverb.selectors.Fifo(),
+        max_size=4 * chunk,
+        rate_limiter=rate_limiter,
+        signature=reanalyze.reanalyzed_signature(self.signature()))
 
   def make_adder(self, replay_client: reverb.Client) -> replay.ReplayWriter:
     """A replay writer for one environment (initial priority: `config.initial_priority`)."""
@@ -85,18 +114,42 @@ class MuZeroBuilder:
                                two_player=config.two_player,
                                priority_epsilon=config.priority_epsilon)
 
-  def make_dataset(self, replay_address: str) -> tf.data.Dataset:
-    """Prefetched batches of replayed items (Acme's `make_reverb_dataset`)."""
+  def make_dataset(self, replay_address: str, table: Optional[str] = None,
+                   batch_size: Optional[int] = None) -> tf.data.Dataset:
+    """Prefetched batches of `table`'s items (Acme's `make_reverb_dataset`).
+
+    By default the learner's share of the replay table: the whole batch, or without its
+    reanalysed part (`MuZeroConfig.batch_split`).
+    """
     config = self._config
+    batch_size = batch_size or config.batch_split[0]
     return datasets.make_reverb_dataset(
-        server_address=replay_address, batch_size=config.batch_size,
-        prefetch_size=config.prefetch_size, table=self._table,
+        server_address=replay_address, batch_size=batch_size,
+        prefetch_size=config.prefetch_size, table=table or self._table,
         num_parallel_calls=config.num_parallel_calls,
-        max_in_flight_samples_per_worker=config.batch_size)
+        max_in_flight_samples_per_worker=batch_size)
+
+  def make_reanalyzed_dataset(self, replay_address: str) -> Optional[tf.data.Dataset]:
+    """The learner's share of reanalysed items per batch, or None without reanalysis."""
+    if not self._config.reanalyze:
+      return None
+    return self.make_dataset(replay_address, reanalyze.REANALYZE_TABLE,
+                             self._config.batch_split[1])
 
   def make_dataset_iterator(self, replay_address: str) -> Iterator[reverb.ReplaySample]:
     """An iterator over `make_dataset`; sampling starts (and may block) once it exists."""
     return iter(self.make_dataset(replay_address))
+
+  def make_reanalyzer(self, network: networks.MuZeroNetwork, replay_client: reverb.Client,
+                      variable_source: core.VariableSource, seed: int = 0,
+                      wait_for_weights: bool = False) -> reanalyze.Reanalyzer:
+    """A reanalyzer sampling `reanalyze_batch_size` items at a time from the replay table."""
+    actor = actor_lib.MuZeroActor(network, self._config, num_environments=1,
+                                  variable_source=variable_source, seed=seed,
+                                  wait_for_variables=True)
+    samples = iter(self.make_dataset(replay_client.server_address,
+                                     batch_size=self._config.reanalyze_batch_size))
+    return reanalyze.Reanalyzer(actor, samples, replay_client, wait_for_weights=wait_for_weights)
 
   def make_network(self) -> networks.MuZeroNetwork:
     """A network for this spec and `config.network`, variables created."""
@@ -117,12 +170,14 @@ class MuZeroBuilder:
                    counter: Optional[counting.Counter] = None,
                    logger: Optional[loggers.Logger] = None,
                    checkpoint_directory: Optional[str] = None,
-                   device: Optional[str] = None) -> learning.MuZeroLearner:
-    """The learner, reading `dataset` and writing priorities through `replay_client`; its target
-    network is made here."""
+                   device: Optional[str] = None,
+                   reanalyzed_dataset=None) -> learning.MuZeroLearner:
+    """The learner, reading `dataset` (and `reanalyzed_dataset` with reanalysis) and writing
+    priorities through `replay_client`; its target network is made here."""
     target_network = (self.make_network() if self._config.target_update_period is not None
                       else None)
     return learning.MuZeroLearner(network, dataset, self._config, replay_client=replay_client,
                                   table=self._table, counter=counter, logger=logger,
                                   checkpoint_directory=checkpoint_directory, device=device,
-                                  target_network=target_network)
+                                  target_network=target_network,
+                                  reanalyzed_dataset=reanalyzed_dataset)

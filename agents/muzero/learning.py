@@ -31,6 +31,7 @@ from acme.utils import loggers
 
 from agents.muzero import config as config_lib
 from agents.muzero import losses
+from agents.muzero import reanalyze
 from agents.muzero import replay
 from networks import consistency
 
@@ -69,6 +70,9 @@ class MuZeroLearner(core.Learner):
 
   Attributes:
     last_priorities: (keys [B], priorities [B]) written by the latest step.
+    last_staleness: the latest step's mean age in learner steps of the weights that made its
+      policy targets: 'policy_target_staleness' (the replay's items) and, with reanalysis,
+      'reanalyzed_target_staleness'.
   """
 
   def __init__(self,
@@ -81,7 +85,9 @@ class MuZeroLearner(core.Learner):
                logger: Optional[loggers.Logger] = None,
                checkpoint_directory: Optional[str] = None,
                device: Optional[str] = None,
-               target_network=None):
+               target_network=None,
+               reanalyzed_dataset: Union[tf.data.Dataset, Iterator[reverb.ReplaySample],
+                                         None] = None):
     """Makes the learner.
 
     Args:
@@ -98,6 +104,9 @@ class MuZeroLearner(core.Learner):
       device: TensorFlow device of the compute; `default_device()` when None.
       target_network: a second network built alike, needed when `config.target_update_period`
         is set.
+      reanalyzed_dataset: batches of reanalysed items (`agents.muzero.reanalyze`), the
+        `config.batch_split[1]` items of every batch; needed exactly when
+        `config.reanalyze_fraction` > 0.
     """
     self._config = config.validate()
     self._network = network
@@ -107,6 +116,11 @@ class MuZeroLearner(core.Learner):
       raise ValueError(f'MuZeroConfig.target_update_period={config.target_update_period} needs '
                        'a target_network exactly when it is set.')
     self._target_network = target_network
+    if config.reanalyze != (reanalyzed_dataset is not None):
+      raise ValueError(f'MuZeroConfig.reanalyze_fraction={config.reanalyze_fraction} needs a '
+                       'reanalyzed_dataset exactly when it is > 0.')
+    self._reanalyzed_dataset = reanalyzed_dataset
+    self._reanalyzed_iterator = None
     self._replay_client = replay_client
     self._table = table
     self._counter = counting.Counter(counter, 'learner')
@@ -140,6 +154,7 @@ class MuZeroLearner(core.Learner):
           self._checkpoint, checkpoint_directory, max_to_keep=1)
     self._last_step_time = None
     self.last_priorities = None
+    self.last_staleness: Dict[str, float] = {}
 
   @property
   def network(self):
@@ -232,20 +247,39 @@ class MuZeroLearner(core.Learner):
     }
     return metrics, new_priorities, staleness
 
+  def _next_batch(self):
+    """(data, keys, probabilities, table sizes) of the next batch: the replay's items, then the
+    reanalysed ones with their source items' key, probability and table size."""
+    as_iterator = lambda dataset: (iter(dataset) if isinstance(dataset, tf.data.Dataset)
+                                   else dataset)
+    if self._iterator is None:
+      self._iterator = as_iterator(self._dataset)
+    sample = next(self._iterator)
+    data, info = sample.data, sample.info
+    if self._reanalyzed_dataset is None:
+      return data, info.key, info.probability, info.table_size
+    if self._reanalyzed_iterator is None:
+      self._reanalyzed_iterator = as_iterator(self._reanalyzed_dataset)
+    reanalysed = dict(next(self._reanalyzed_iterator).data)
+    sources = [reanalysed.pop(name) for name in reanalyze.SOURCE_COLUMNS]
+    data = tree.map_structure(lambda own, fresh: tf.concat([own, fresh], axis=0), data,
+                              reanalysed)
+    keys, probabilities, table_sizes = (
+        tf.concat([tf.cast(own, fresh.dtype), fresh], axis=0)
+        for own, fresh in zip((info.key, info.probability, info.table_size), sources))
+    return data, keys, probabilities, table_sizes
+
   def step(self):
     """One learner update: sample, train, write new priorities, count and log."""
-    if self._iterator is None:
-      self._iterator = (iter(self._dataset) if isinstance(self._dataset, tf.data.Dataset)
-                        else self._dataset)
-    sample = next(self._iterator)
-    weights = replay.importance_weights(sample.info.probability, sample.info.table_size,
+    data, keys, probabilities, table_sizes = self._next_batch()
+    weights = replay.importance_weights(probabilities, table_sizes,
                                         self._config.importance_sampling_exponent)
     if (self._target_network is not None
         and self.learner_steps % self._config.target_update_period == 0):
       self._update_target_network()
     with tf.device(self._device):
-      metrics, priorities, staleness = self._train(sample.data, weights)
-    keys, priorities = sample.info.key.numpy(), priorities.numpy()
+      metrics, priorities, staleness = self._train(data, weights)
+    keys, priorities = keys.numpy(), priorities.numpy()
     self.last_priorities = (keys, priorities)
     self._max_priority.assign(float(priorities.max()))
     if self._replay_client is not None:
@@ -257,8 +291,15 @@ class MuZeroLearner(core.Learner):
     self._last_step_time = now
     counts = self._counter.increment(steps=1, walltime=elapsed)
     result = {name: float(value.numpy()) for name, value in metrics.items()}
-    # Learner steps since the weights that searched the batch's first rows (policy targets' age).
-    result['policy_target_staleness'] = float(staleness.numpy().mean())
+    # Learner steps since the weights that searched the batch's first rows (policy targets' age),
+    # for the replay's items and the reanalysed ones.
+    staleness = staleness.numpy()
+    own, reanalysed = self._config.batch_split
+    result['policy_target_staleness'] = float(staleness[:own].mean())
+    if reanalysed:
+      result['reanalyzed_target_staleness'] = float(staleness[own:].mean())
+    self.last_staleness = {name: result[name] for name in (
+        'policy_target_staleness', 'reanalyzed_target_staleness') if name in result}
     result['learner_steps_per_second'] = 1.0 / elapsed if elapsed > 0 else 0.0
     result.update(counts)
     self._logger.write(result)

@@ -24,9 +24,11 @@ Each row carries two flags:
 
 Columns of the item that starts at decision row t (K = unroll_steps, n = td_steps); Reverb stores
 each row once, so columns that reference the same rows cost references, not copies:
-  observation            [R, ...]  o_t .. o_{t+R-1}: R = K + 1 with the consistency loss (it
-                                   needs the observations the unroll reaches), else 1;
-  bootstrap_observation  [K + 1, ...] rows t + n .. t + n + K, only with a target network;
+  observation            [R, ...]  o_t .. o_{t+R-1}: R = K + 1 with the consistency loss or
+                                   reanalysis (they need the observations the unroll reaches),
+                                   else 1;
+  bootstrap_observation  [K + 1, ...] rows t + n .. t + n + K, only with a target network or
+                                   reanalysis;
   action                 [K]       a_t .. a_{t+K-1};
   search_policy          [K + 1, A];
   reward, discount, decision  [K + n] rows t .. t + K + n - 1;
@@ -85,10 +87,14 @@ class ItemLayout:
   @classmethod
   def from_config(cls, config) -> 'ItemLayout':
     """The layout a `MuZeroConfig` needs."""
+    # The consistency loss and reanalysis read o_t .. o_{t+K}; a target network and reanalysis
+    # read the bootstrap observations.
     return cls(unroll_steps=config.unroll_steps, td_steps=config.td_steps,
-               observation_rows=(config.unroll_steps + 1 if config.consistency_loss_weight > 0
+               observation_rows=(config.unroll_steps + 1
+                                 if config.consistency_loss_weight > 0 or config.reanalyze
                                  else 1),
-               bootstrap_observations=config.target_update_period is not None)
+               bootstrap_observations=(config.target_update_period is not None
+                                       or config.reanalyze))
 
   @property
   def length(self) -> int:

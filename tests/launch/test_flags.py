@@ -31,6 +31,12 @@ def parsed_flags():
     ({'max_learner_steps': None}, r'no stopping rule'),
     ({'hold_s': -1.0}, r'--hold_s=-1.0 is not allowed; it must be >= 0'),
     ({'hold_s': 60.0}, r'--hold_s=60 applies only with --target_eval_return'),
+    ({'num_reanalyzers': -1}, r'--num_reanalyzers=-1 is not allowed; it must be >= 0'),
+    ({'reanalyze_fraction': 0.5}, r'reanalyze_fraction=0.5 takes that share .* give --num_reanalyzers'),
+    ({'num_reanalyzers': 1, 'reanalyze_fraction': 0.0}, r'--num_reanalyzers=1 with --reanalyze_fraction=0'),
+    ({'num_reanalyzers': 1, 'reanalyze_fraction': 1.5}, r'--reanalyze_fraction: MuZeroConfig.reanalyze_fraction=1.5 is not allowed'),
+    ({'config_overrides': 'td_step=3'}, r"--config_overrides: config override 'td_step' names no field"),
+    ({'config_overrides': 'td_steps=0'}, r'--config_overrides: MuZeroConfig.td_steps=0 is not allowed'),
 ])
 def test_bad_flag_is_rejected(tmp_path, overrides, message):
   values = dict(run_dir=str(tmp_path / 'run'), max_learner_steps=10)
@@ -71,3 +77,16 @@ def test_config_presets_follow_the_environment():
   assert local.make_config('auto', 'openspiel:tic_tac_toe').two_player
   assert local.make_config('auto', 'atari:Pong').network.value_support_size == 601
   assert local.make_config('auto', 'gym:CartPole-v1').network.value_support_size == 41
+
+
+def test_reanalyzers_get_a_share_of_the_batch_and_overrides_reach_the_config(tmp_path):
+  with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), max_learner_steps=10, num_reanalyzers=2,
+                           config_overrides='td_steps=10, network.latent_size=32'):
+    config, _, settings, _ = local.settings_from_flags()
+  assert settings.num_reanalyzers == 2
+  assert config.reanalyze_fraction == local.DEFAULT_REANALYZE_FRACTION
+  assert (config.td_steps, config.network.latent_size) == (10, 32)
+  with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), max_learner_steps=10, num_reanalyzers=1,
+                           reanalyze_fraction=0.25):
+    config, _, _, _ = local.settings_from_flags()
+  assert config.reanalyze_fraction == 0.25

@@ -95,6 +95,9 @@ class _DyingLearner:
       raise ConnectionError('UNAVAILABLE: failed to connect')
     return 3
 
+  def target_staleness(self):
+    return {'policy_target_staleness': 2.5}
+
 
 class _Actor:
   def __init__(self, answers=True):

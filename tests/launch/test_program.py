@@ -85,3 +85,15 @@ def test_local_multiprocessing_run(tmp_path):
   with open(os.path.join(process_logs, 'monitor', os.listdir(os.path.join(process_logs, 'monitor'))[0])) as log:
     assert 'run finished: reached max_learner_steps=10' in log.read()
   assert os.path.isdir(os.path.join(run_dir, 'tensorboard', 'learner'))
+
+
+def test_reanalyzer_nodes_feed_the_learner(tmp_path):
+  # The learner takes half of every batch from the reanalyze table, which only the reanalyzer
+  # fills: learner steps prove it consumed reanalysed items, and status.json says how fresh.
+  status, stdout = _launch(str(tmp_path / 'run'), '--launch_type=test_mt', '--max_learner_steps=15',
+                           '--num_reanalyzers=1')
+  assert status.state == 'finished' and status.learner_steps >= 15
+  assert '1 reanalyzers (0.5 of every batch)' in stdout
+  assert status.reanalyzed_items > 0
+  assert status.reanalyzed_target_staleness is not None
+  assert 0 <= status.reanalyzed_target_staleness <= status.learner_steps

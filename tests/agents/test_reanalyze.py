@@ -1,0 +1,153 @@
+"""Reanalysis: fresh targets at the rows the targets read, written with their source, consumed by
+the learner with the source's importance weight and priority."""
+
+import acme
+import numpy as np
+import pytest
+import tensorflow as tf
+from acme.utils import loggers
+
+import search
+from agents.muzero import agent as agent_lib
+from agents.muzero import config as config_lib
+from agents.muzero import reanalyze
+from tests.agents import conftest
+from tests.agents import fakes
+
+
+class ObservationEchoActor:
+  """Stands in for the actor's search: root value = first feature of the root's observation,
+  policy = [value, -value], so every output row says which observation it was searched at."""
+
+  learner_steps = 7
+
+  def __init__(self):
+    self.searched = []
+
+  def search(self, batch, final_rows_allowed=False):
+    assert final_rows_allowed  # Rows past an episode's end are searched too.
+    first = np.asarray(batch)[:, 0].astype(np.float32)
+    self.searched.append(first)
+    return search.SearchOutput(
+        search_policy=np.stack([first, -first], axis=1), root_value=first,
+        visit_counts=np.zeros([len(first), 2], np.int32), q_values=np.zeros([len(first), 2]),
+        selected_action=np.zeros(len(first), np.int32))
+
+
+def items_with_rows(count, rows):
+  """Items whose observation row k of item i is [100 i + k, 1] and bootstrap row [100 i + 50 + k, 1]."""
+  index = 100.0 * np.arange(count)[:, None] + np.arange(rows)[None, :]
+  as_observations = lambda first: np.stack([first, np.ones_like(first)], axis=-1).astype(np.float32)
+  return {'observation': as_observations(index),
+          'bootstrap_observation': as_observations(index + 50.0),
+          'search_policy': np.zeros([count, rows, 2], np.float32),
+          'bootstrap_value': np.zeros([count, rows], np.float32),
+          'weights_version': np.zeros([count], np.int64),
+          'reward': np.ones([count, 4], np.float32)}
+
+
+def test_fresh_policies_and_values_come_from_each_items_own_rows():
+  actor = ObservationEchoActor()
+  items = items_with_rows(count=3, rows=3)
+  fresh = reanalyze.reanalyze_items(actor, items)
+  expected_rows = 100.0 * np.arange(3)[:, None] + np.arange(3)[None, :]
+  np.testing.assert_array_equal(fresh['search_policy'][..., 0], expected_rows)
+  np.testing.assert_array_equal(fresh['search_policy'][..., 1], -expected_rows)
+  np.testing.assert_array_equal(fresh['bootstrap_value'], expected_rows + 50.0)
+  np.testing.assert_array_equal(fresh['weights_version'], [7, 7, 7])
+  # What the targets do not read is the item's own, and one search served all 18 roots.
+  np.testing.assert_array_equal(fresh['reward'], items['reward'])
+  assert len(actor.searched) == 1 and len(actor.searched[0]) == 18
+
+
+def test_items_without_the_rows_reanalysis_reads_are_refused():
+  items = items_with_rows(count=2, rows=3)
+  del items['bootstrap_observation']
+  with pytest.raises(ValueError, match='bootstrap_observation'):
+    reanalyze.reanalyze_items(ObservationEchoActor(), items)
+  items = items_with_rows(count=2, rows=3)
+  items['observation'] = items['observation'][:, :1]
+  with pytest.raises(ValueError, match='K \\+ 1 = 3 observations'):
+    reanalyze.reanalyze_items(ObservationEchoActor(), items)
+
+
+def reanalysing_agent(**overrides):
+  environment = fakes.CountingEnvironment(episode_length=4)
+  config = conftest.tiny_config(reanalyze_fraction=0.5, reanalyze_batch_size=4,
+                                reanalyze_samples_per_insert=2.0, samples_per_insert=4.0,
+                                **overrides)
+  agent = agent_lib.MuZero(acme.specs.make_environment_spec(environment), config, seed=0)
+  return environment, agent
+
+
+def test_reanalysed_items_carry_their_source_and_the_reanalyzers_weights():
+  environment, agent = reanalysing_agent()
+  try:
+    acme.EnvironmentLoop(environment, agent, logger=loggers.NoOpLogger()).run(num_episodes=6)
+    assert agent.learner_steps > 0 and agent.reanalyzer.items_written > 0
+    replayed = {int(s.info.key): s for s in agent.replay_client.sample(
+        'priority_table', 200, emit_timesteps=False, unpack_as_table_signature=True)}
+    reanalysed = list(agent.replay_client.sample(
+        reanalyze.REANALYZE_TABLE, 20, emit_timesteps=False, unpack_as_table_signature=True))
+    for sample in reanalysed:
+      data = sample.data
+      source = replayed[int(data[reanalyze.SOURCE_KEY])]
+      # The stored rows are the source's; the targets are the reanalyzer's.
+      for column in ('observation', 'bootstrap_observation', 'reward', 'action', 'decision'):
+        np.testing.assert_array_equal(data[column], source.data[column])
+      assert 0 < data[reanalyze.SOURCE_PROBABILITY] <= 1
+      assert 0 < data[reanalyze.SOURCE_TABLE_SIZE] <= len(replayed)
+      assert 0 <= data['weights_version'] <= agent.learner_steps
+      np.testing.assert_allclose(data['search_policy'].sum(axis=-1), 1.0, rtol=1e-5)
+  finally:
+    agent.close()
+
+
+def test_learner_updates_the_sources_priorities_and_reports_staleness():
+  environment, agent = reanalysing_agent()
+  try:
+    acme.EnvironmentLoop(environment, agent, logger=loggers.NoOpLogger()).run(num_episodes=6)
+    own, reanalysed = agent.learner.last_priorities[0][:4], agent.learner.last_priorities[0][4:]
+    assert len(own) == 4 and len(reanalysed) == 4
+    # Every key written back names an item of the priority table (sources included).
+    table_keys = {int(s.info.key) for s in agent.replay_client.sample(
+        'priority_table', 300, emit_timesteps=False)}
+    assert set(agent.learner.last_priorities[0].tolist()) <= table_keys
+    staleness = agent.learner.last_staleness
+    assert set(staleness) == {'policy_target_staleness', 'reanalyzed_target_staleness'}
+    assert 0 <= staleness['reanalyzed_target_staleness'] <= agent.learner_steps
+  finally:
+    agent.close()
+
+
+def test_learner_batch_is_the_replays_share_then_the_reanalysed_items_under_their_source_keys():
+  environment, agent = reanalysing_agent()
+  try:
+    acme.EnvironmentLoop(environment, agent, logger=loggers.NoOpLogger()).run(num_episodes=4)
+    data, keys, probabilities, sizes = agent.learner._next_batch()  # pylint: disable=protected-access
+    assert data['observation'].shape[0] == 8 and keys.shape == (8,)
+    assert keys.dtype == tf.uint64 and probabilities.dtype == tf.float64
+    np.testing.assert_array_less(0.0, probabilities.numpy())
+    np.testing.assert_array_less(0, sizes.numpy())
+    replayed = {int(s.info.key): s.data for s in agent.replay_client.sample(
+        'priority_table', 300, emit_timesteps=False, unpack_as_table_signature=True)}
+    # Every row of the batch, reanalysed ones included, is the item its key names in the replay.
+    for row, key in enumerate(keys.numpy().tolist()):
+      np.testing.assert_array_equal(data['observation'][row].numpy(),
+                                    replayed[key]['observation'])
+  finally:
+    agent.close()
+
+
+@pytest.mark.parametrize('fraction', [-0.1, 1.0, 0.01])
+def test_config_refuses_reanalyze_fractions_that_leave_a_source_empty(fraction):
+  # batch_size 8: 0.01 rounds to no reanalysed item, 1.0 to no replay item.
+  with pytest.raises(ValueError, match='reanalyze_fraction'):
+    conftest.tiny_config(reanalyze_fraction=fraction)
+
+
+def test_batch_split():
+  config = conftest.tiny_config(batch_size=128, reanalyze_fraction=0.25)
+  assert config.batch_split == (96, 32)
+  assert conftest.tiny_config(batch_size=128).batch_split == (128, 0)
+  assert config_lib.with_overrides(config, 'reanalyze_fraction=0.5').batch_split == (64, 64)
