@@ -1,3 +1,3 @@
-"""Environments as dm_env: gymnasium, Atari (ale-py) and OpenSpiel board games."""
+"""Environments as dm_env: gymnasium, Atari (ale-py), OpenSpiel board games and the user's own."""
 
 from environments.factory import make_environment

@@ -5,10 +5,16 @@ Ids are `prefix:name`:
   `gymnasium.make`);
 - `atari:Pong`: an ALE game with the paper's preprocessing (keyword arguments go to
   `environments.atari.make_atari`);
-- `openspiel:tic_tac_toe`, `openspiel:go(board_size=9)`: a two-player zero-sum board game.
+- `openspiel:tic_tac_toe`, `openspiel:go(board_size=9)`: a two-player zero-sum board game;
+- `python:package.module:factory`: the user's own environment, made by calling
+  `factory(seed, **kwargs)` from the importable `package.module`; it must return a discrete
+  `dm_env.Environment` (any dtypes: the agent normalises them, `agents.muzero.canonical`). The
+  factory is named, not passed, so the id alone rebuilds it in every process of a distributed
+  program.
 """
 
 import difflib
+import importlib
 import numbers
 from typing import Optional
 
@@ -19,14 +25,16 @@ from environments import atari
 from environments import gym_environment
 from environments import openspiel
 
-PREFIXES = ('gym', 'atari', 'openspiel')
+PREFIXES = ('gym', 'atari', 'openspiel', 'python')
+PYTHON_FORM = 'python:package.module:factory (e.g. python:my_project.envs:make_maze)'
 
 
 def make_environment(environment_id: str, seed: Optional[int] = None, **kwargs) -> dm_env.Environment:
   """Makes the environment named by `environment_id`; see the module docstring for the forms."""
   if not isinstance(environment_id, str) or ':' not in environment_id:
     raise ValueError(f'environment id {environment_id!r} is not of the form prefix:name; allowed prefixes: '
-                     f'{", ".join(PREFIXES)} (e.g. gym:CartPole-v1, atari:Pong, openspiel:tic_tac_toe).')
+                     f'{", ".join(PREFIXES)} (e.g. gym:CartPole-v1, atari:Pong, openspiel:tic_tac_toe, '
+                     f'{PYTHON_FORM}).')
   if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
     raise TypeError(f'seed {seed!r} ({type(seed).__name__}) is not allowed; it must be an int or None.')
   seed = None if seed is None else int(seed)
@@ -41,6 +49,8 @@ def make_environment(environment_id: str, seed: Optional[int] = None, **kwargs) 
                        'in the id, e.g. openspiel:go(board_size=9).')
     # These games are deterministic: the seed has nothing to reach, and is accepted for uniformity.
     return openspiel.OpenSpielEnvironment(openspiel.load_two_player_game(name))
+  if prefix == 'python':
+    return _make_python(environment_id, name, seed, **kwargs)
   raise ValueError(f'unknown environment prefix {prefix!r} in {environment_id!r}; allowed: {", ".join(PREFIXES)}.')
 
 
@@ -53,3 +63,29 @@ def _make_gym(name: str, seed: Optional[int], **kwargs) -> gym_environment.Gymna
     raise ValueError(f'unknown gymnasium id {name!r} ({error}); allowed: a registered id with a Discrete '
                      f'action space, e.g. CartPole-v1, Acrobot-v1, MountainCar-v0.{hint}') from error
   return gym_environment.GymnasiumEnvironment(environment, seed=seed)
+
+
+def _make_python(environment_id: str, name: str, seed: Optional[int], **kwargs) -> dm_env.Environment:
+  """Imports `package.module:factory` (`name`) and returns `factory(seed, **kwargs)`."""
+  module_name, _, factory_name = name.partition(':')
+  if (not all(part.isidentifier() for part in module_name.split('.'))
+      or not factory_name.isidentifier()):
+    raise ValueError(f'environment id {environment_id!r} is not allowed; allowed: {PYTHON_FORM}, '
+                     'a module importable from the working directory and a name in it.')
+  try:
+    module = importlib.import_module(module_name)
+  except ImportError as error:
+    raise ValueError(f'cannot import module {module_name!r} of environment id {environment_id!r} '
+                     f'({error}); allowed: {PYTHON_FORM}, with the module importable from the '
+                     'working directory or the Python path.') from error
+  factory = getattr(module, factory_name, None)
+  if not callable(factory):
+    found = 'nothing' if factory is None else f'a {type(factory).__name__}'
+    raise ValueError(f'environment id {environment_id!r}: module {module_name!r} has {found} named '
+                     f'{factory_name!r}; allowed: a callable taking the seed and returning a '
+                     'dm_env.Environment.')
+  environment = factory(seed, **kwargs)
+  if not isinstance(environment, dm_env.Environment):
+    raise TypeError(f'environment id {environment_id!r}: {module_name}.{factory_name}({seed!r}) '
+                    f'returned a {type(environment).__name__}; allowed: a dm_env.Environment.')
+  return environment

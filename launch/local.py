@@ -2,6 +2,7 @@
 
     python -m launch.local --env=gym:CartPole-v1 --num_actors=2 --max_learner_steps=5000
     python -m launch.local --run_dir=runs/cartpole --resume      # continue a stopped run
+    python -m launch.local --env=python:my_project.envs:make_maze --max_seconds=600  # your own
 
 Flags are checked before any process starts. While the run goes on, one line of progress is
 refreshed here; every node's log is under RUN_DIR/logs, TensorBoard events under
@@ -35,7 +36,8 @@ CONFIGS = ('auto', 'cartpole', 'atari', 'board_game')
 # The share of the batch reanalyzers get when asked for under a preset without reanalysis.
 DEFAULT_REANALYZE_FRACTION = 0.5
 
-_ENV = flags.DEFINE_string('env', 'gym:CartPole-v1', 'Environment id (gym:..., atari:..., openspiel:...).')
+_ENV = flags.DEFINE_string('env', 'gym:CartPole-v1', 'Environment id (gym:..., atari:..., openspiel:..., or '
+                           'python:package.module:factory for your own factory(seed) -> dm_env.Environment).')
 _CONFIG = flags.DEFINE_string('config', 'auto', f'Agent preset, one of {CONFIGS}; auto picks by --env.')
 _ATARI_SIZE = flags.DEFINE_string('atari_size', None, f'Size of the atari preset, one of '
                                   f'{config_lib.ATARI_SIZES} (default: {config_lib.ATARI_SIZES[0]}).')
@@ -73,7 +75,8 @@ class FlagError(ValueError):
 
 def make_config(preset: str, environment_id: str,
                 atari_size: Optional[str] = None) -> config_lib.MuZeroConfig:
-  """The agent preset for --config (auto: board games by 'openspiel:', Atari by 'atari:').
+  """The agent preset for --config (auto: board games by 'openspiel:', Atari by 'atari:', and
+  the cartpole preset, a small MLP on the flattened observation, for 'gym:' and 'python:').
 
   `atari_size` (--atari_size) picks the size of the atari preset and is refused with any other.
   """

@@ -16,9 +16,10 @@ class NetworkConfig:
 
   Attributes:
     torso: which torso family to build. 'auto' picks from the observation spec (see
-      `networks.observations.infer_torso`): rank-1 vectors -> 'mlp'; rank-3 uint8 images ->
-      'resnet' (the paper's down-sampling ResNet); other rank-3 inputs and board-game dicts ->
-      'board' (a residual conv torso that keeps the board's height and width).
+      `networks.observations.infer_torso`): rank-1 and rank-2 vectors -> 'mlp' (flattened);
+      rank-3 uint8 images -> 'resnet' (the paper's down-sampling ResNet); other rank-3 inputs
+      and board-game dicts -> 'board' (a residual conv torso that keeps the board's height and
+      width).
     value_support_size: number of value bins, 2S + 1 for the integers -S..S of h(value); the
       paper uses 601 for Atari, 21 to 41 fit CartPole.
     reward_support_size: number of reward bins, 2S + 1 as for the value.

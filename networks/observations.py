@@ -106,12 +106,12 @@ def infer_torso(observation_spec: ObservationSpec) -> str:
       return infer_torso(observation_spec[FRAMES_KEY])
     return 'board'
   rank = len(observation_spec.shape)
-  if rank == 1:
-    return 'mlp'
+  if rank in (1, 2):
+    return 'mlp'  # It flattens its input: a [4, 3] observation reads as 12 features.
   if rank == 3:
     return 'resnet' if np.dtype(observation_spec.dtype) == np.uint8 else 'board'
   raise ValueError(f'observation spec {observation_spec} has rank {rank}; the networks take rank-1 '
-                   'vectors, rank-3 [H, W, C] images or boards, or dicts with a rank-3 '
+                   'or rank-2 vectors, rank-3 [H, W, C] images or boards, or dicts with a rank-3 '
                    f'{BOARD_KEY!r} entry.')
 
 

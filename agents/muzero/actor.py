@@ -80,7 +80,8 @@ class MuZeroActor(core.Actor):
                variable_source: Optional[core.VariableSource] = None,
                greedy: bool = False,
                seed: int = 0,
-               wait_for_variables: bool = True):
+               wait_for_variables: bool = True,
+               action_dtype=np.int32):
     """Makes the actor.
 
     Args:
@@ -92,6 +93,8 @@ class MuZeroActor(core.Actor):
       greedy: evaluation mode: no root noise and the most visited action.
       seed: seeds the search's noise and the action sampling.
       wait_for_variables: block in the constructor until the first weights arrive.
+      action_dtype: the dtype of the actions returned, the environment's action spec's (so that
+        `env.step` gets what its spec says; the search itself works in int32).
     """
     self._network = network
     self._config = config.validate()
@@ -101,6 +104,7 @@ class MuZeroActor(core.Actor):
                        'give one adder per environment or None.')
     self._adders = list(adders) if adders is not None else None
     self._greedy = greedy
+    self._action_dtype = np.dtype(action_dtype)
     self._search = search.SearchFn(network, make_search_config(config, greedy))
     self._value_fn = tf.function(lambda observation: network.initial_inference(observation).value)
     self._seed = int(seed)
@@ -161,7 +165,8 @@ class MuZeroActor(core.Actor):
     return tree.map_structure(lambda x: x.numpy(), output)
 
   def select_actions(self, observations: Sequence[Any]) -> np.ndarray:
-    """One search for the B observations (one per environment, in order); returns [B] actions."""
+    """One search for the B observations (one per environment, in order); returns [B] actions
+    of `action_dtype`."""
     if len(observations) != self._num_environments:
       raise ValueError(f'got {len(observations)} observations for num_environments='
                        f'{self._num_environments}.')
@@ -174,6 +179,7 @@ class MuZeroActor(core.Actor):
       temperatures = np.asarray([self._config.temperature(learner_steps, int(moves))
                                  for moves in self._move_numbers])
     actions = sample_actions(output.visit_counts, temperatures, self._rng)
+    actions = actions.astype(self._action_dtype)
     weights_version = np.int64(self.learner_steps)
     for index in range(self._num_environments):
       self._extras[index] = {

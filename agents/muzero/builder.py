@@ -17,6 +17,7 @@ from acme.utils import loggers
 
 import networks
 from agents.muzero import actor as actor_lib
+from agents.muzero import canonical
 from agents.muzero import config as config_lib
 from agents.muzero import learning
 from agents.muzero import reanalyze
@@ -26,15 +27,18 @@ TABLE = acme_adders.DEFAULT_PRIORITY_TABLE
 
 
 class MuZeroBuilder:
-  """Builds MuZero's components for one environment spec and config."""
+  """Builds MuZero's components for one environment spec and config.
+
+  The environment spec may have any dtypes a discrete dm_env has; everything is built for its
+  canonical spec (`agents.muzero.canonical`).
+  """
 
   def __init__(self, config: config_lib.MuZeroConfig, environment_spec: specs.EnvironmentSpec,
                table: str = TABLE):
-    if not isinstance(environment_spec.actions, specs.DiscreteArray):
-      raise ValueError(f'action spec {environment_spec.actions} is not a DiscreteArray; MuZero '
-                       'needs discrete actions.')
     self._config = config.validate()
-    self._spec = environment_spec
+    # Replay, networks and learner see the canonical dtypes; the actor answers in the user's.
+    self._spec = canonical.canonical_spec(environment_spec)
+    self._action_dtype = environment_spec.actions.dtype
     self._table = table
 
   @property
@@ -112,7 +116,8 @@ class MuZeroBuilder:
     return replay.ReplayWriter(replay_client, self._table, self.layout,
                                initial_priority=config.initial_priority, discount=config.discount,
                                two_player=config.two_player,
-                               priority_epsilon=config.priority_epsilon)
+                               priority_epsilon=config.priority_epsilon,
+                               observation_spec=self._spec.observations)
 
   def make_dataset(self, replay_address: str, table: Optional[str] = None,
                    batch_size: Optional[int] = None) -> tf.data.Dataset:
@@ -163,7 +168,8 @@ class MuZeroBuilder:
     """An actor for `num_environments` environments (greedy and without adders to evaluate)."""
     return actor_lib.MuZeroActor(network, self._config, num_environments=num_environments,
                                  adders=adders, variable_source=variable_source, greedy=greedy,
-                                 seed=seed, wait_for_variables=wait_for_variables)
+                                 seed=seed, wait_for_variables=wait_for_variables,
+                                 action_dtype=self._action_dtype)
 
   def make_learner(self, network: networks.MuZeroNetwork, dataset,
                    replay_client: Optional[reverb.Client] = None,

@@ -58,6 +58,7 @@ import tree
 from acme import specs
 from acme.adders import base as adders_base
 
+from agents.muzero import canonical
 from agents.muzero.config import INITIAL_PRIORITIES
 
 
@@ -247,7 +248,7 @@ class ReplayWriter(adders_base.Adder):
   def __init__(self, client: reverb.Client, table: str, layout: ItemLayout,
                initial_priority: str = 'max', discount: float = 1.0, two_player: bool = False,
                priority_epsilon: float = 1e-6, max_in_flight_items: int = 2,
-               get_signature_timeout_ms: int = 300_000):
+               get_signature_timeout_ms: int = 300_000, observation_spec: Any = None):
     """Makes the writer.
 
     Args:
@@ -261,6 +262,8 @@ class ReplayWriter(adders_base.Adder):
       max_in_flight_items: items sent but not yet confirmed before `add` blocks.
       get_signature_timeout_ms: how long to wait for the table's signature, which the writer
         checks items against.
+      observation_spec: the canonical observation spec (`agents.muzero.canonical`), whose
+        dtypes observations are cast to; None writes them as given.
     """
     if initial_priority not in INITIAL_PRIORITIES:
       raise ValueError(f'initial_priority={initial_priority!r} is not allowed; allowed: '
@@ -274,6 +277,7 @@ class ReplayWriter(adders_base.Adder):
     self._priority_epsilon = priority_epsilon
     self._max_in_flight_items = max_in_flight_items
     self._get_signature_timeout_ms = get_signature_timeout_ms
+    self._observation_spec = observation_spec
     self._writer: Optional[reverb.TrajectoryWriter] = None
     # The priority of new items under 'max'; the actor sets it from the learner's.
     self.max_priority = 1.0
@@ -315,7 +319,7 @@ class ReplayWriter(adders_base.Adder):
     if self._open:
       self.reset()
     self._open = True
-    self.writer.append({'observation': timestep.observation}, partial_step=True)
+    self.writer.append({'observation': self._observation(timestep)}, partial_step=True)
 
   def add(self, action, next_timestep: dm_env.TimeStep, extras: Dict[str, Any] = (),
           final_root_value: float = 0.0):
@@ -344,11 +348,11 @@ class ReplayWriter(adders_base.Adder):
     }
     self._append_row(row)
     if not next_timestep.last():
-      self.writer.append({'observation': next_timestep.observation}, partial_step=True)
+      self.writer.append({'observation': self._observation(next_timestep)}, partial_step=True)
       return
     terminated = float(next_timestep.discount) == 0.0
     final = dict(tree.map_structure(np.zeros_like, row))
-    final['observation'] = next_timestep.observation
+    final['observation'] = self._observation(next_timestep)
     final['root_value'] = np.float32(0.0 if terminated else final_root_value)
     final['absorbing'] = np.float32(terminated)
     self._final_row = self._num_rows
@@ -357,6 +361,11 @@ class ReplayWriter(adders_base.Adder):
       self._append_row(final)
     self.writer.end_episode(clear_buffers=True)
     self._start_episode()
+
+  def _observation(self, timestep: dm_env.TimeStep) -> Any:
+    if self._observation_spec is None:
+      return timestep.observation
+    return canonical.cast_observation(timestep.observation, self._observation_spec)
 
   def _append_row(self, row: Dict[str, Any]):
     """Appends a row (completing the open one, if any) and writes the items it completes."""

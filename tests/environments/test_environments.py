@@ -1,4 +1,4 @@
-"""Behaviour of `environments.make_environment` for gymnasium, Atari and OpenSpiel ids."""
+"""Behaviour of `environments.make_environment` for gymnasium, Atari, OpenSpiel and python: ids."""
 
 import dm_env
 import numpy as np
@@ -209,7 +209,7 @@ class TestBadInput:
 
   @pytest.mark.parametrize('environment_id, exception, message', [
       ('CartPole-v1', ValueError, r"'CartPole-v1' is not of the form prefix:name; allowed prefixes: gym, atari"),
-      ('mujoco:Ant', ValueError, r"unknown environment prefix 'mujoco'.*allowed: gym, atari, openspiel"),
+      ('mujoco:Ant', ValueError, r"unknown environment prefix 'mujoco'.*allowed: gym, atari, openspiel, python"),
       ('gym:CartPole-v9', ValueError, r"unknown gymnasium id 'CartPole-v9'.*Discrete action space"),
       ('gym:Pendulum-v1', ValueError, r'action space Box.*Pendulum-v1 is not supported; allowed: Discrete'),
       ('atari:Pongg', ValueError, r"unknown Atari game 'Pongg'.*Did you mean Pong"),
@@ -237,3 +237,31 @@ class TestBadInput:
 
   def test_numpy_int_seed_is_accepted(self):
     make_environment('gym:CartPole-v1', seed=np.int64(3)).reset()
+
+
+class TestUserFactory:
+  """`python:package.module:factory` ids name the user's own environment factory."""
+
+  def test_factory_is_called_with_the_seed_and_keyword_arguments(self):
+    environment = make_environment('python:tests.agents.user_environments:make_user_environment', seed=4,
+                                   num_actions=5)
+    assert environment.action_spec().num_values == 5
+    # Seed 4 makes action 4 mod 5 the first rewarded one.
+    assert environment.reset().first() and environment.step(np.int32(4)).reward == 1.0
+
+  @pytest.mark.parametrize('environment_id, message', [
+      ('python:tests.agents.user_environments', r"'python:tests.agents.user_environments' is not "
+       r'allowed; allowed: python:package.module:factory'),
+      ('python:tests.agents.no_such_module:make', r"cannot import module 'tests.agents.no_such_module'"),
+      ('python:tests.agents.user_environments:make_nothing', r"has nothing named 'make_nothing'; "
+       'allowed: a callable'),
+      ('python:numpy:pi', r"module 'numpy' has a float named 'pi'"),
+      ('python:my-envs:make', r'allowed: python:package.module:factory'),
+  ])
+  def test_bad_ids_name_the_value_and_the_allowed_form(self, environment_id, message):
+    with pytest.raises(ValueError, match=message):
+      make_environment(environment_id, seed=0)
+
+  def test_factory_returning_something_else_is_rejected(self):
+    with pytest.raises(TypeError, match=r'numpy.zeros\(3\) returned a ndarray; allowed: a dm_env'):
+      make_environment('python:numpy:zeros', seed=3)

@@ -28,6 +28,8 @@ def parsed_flags():
     ({'config': 'board_game'}, r"--config=board_game needs an openspiel:... --env"),
     ({'env': 'gym:Pendulum-v1'}, r"--env='gym:Pendulum-v1': action space Box"),
     ({'env': 'chess'}, r"--env='chess': environment id 'chess' is not of the form prefix:name"),
+    ({'env': 'python:my_envs.make'}, r"--env='python:my_envs.make': .* allowed: python:package.module:factory"),
+    ({'env': 'python:tests.nowhere:make'}, r"--env='python:tests.nowhere:make': cannot import module 'tests.nowhere'"),
     ({'max_learner_steps': None}, r'no stopping rule'),
     ({'hold_s': -1.0}, r'--hold_s=-1.0 is not allowed; it must be >= 0'),
     ({'hold_s': 60.0}, r'--hold_s=60 applies only with --target_eval_return'),
@@ -77,6 +79,10 @@ def test_config_presets_follow_the_environment():
   assert local.make_config('auto', 'openspiel:tic_tac_toe').two_player
   assert local.make_config('auto', 'atari:Pong').network.value_support_size == 601
   assert local.make_config('auto', 'gym:CartPole-v1').network.value_support_size == 41
+  # A user's own environment gets the small MLP preset, which flattens any observation.
+  assert local.make_config('auto', 'python:my_envs:make').network.torso == 'mlp'
+  with pytest.raises(local.FlagError, match=r"--config=atari needs an atari:... --env .* not 'python:my_envs:make'"):
+    local.make_config('atari', 'python:my_envs:make')
 
 
 def test_reanalyzers_get_a_share_of_the_batch_and_overrides_reach_the_config(tmp_path):

@@ -1,9 +1,11 @@
-"""The whole distributed program on CartPole: it learns, publishes, evaluates, stops, resumes.
+"""The whole distributed program on CartPole (and on a user's own environment): it learns, publishes,
+evaluates, stops, resumes.
 
 Each test runs `python -m launch.local` (or the faulty variant) in a subprocess: Launchpad stops
 a program by signalling its launcher, which must not be the pytest process.
 """
 
+import csv
 import json
 import os
 import signal
@@ -97,3 +99,18 @@ def test_reanalyzer_nodes_feed_the_learner(tmp_path):
   assert status.reanalyzed_items > 0
   assert status.reanalyzed_target_staleness is not None
   assert 0 <= status.reanalyzed_target_staleness <= status.learner_steps
+
+
+def test_users_own_environment_factory_runs_under_the_program(tmp_path):
+  # dm_env's default dtypes (int64 actions, float64 rewards, discounts, observations), made in
+  # every node by name: the id is all the program pickles.
+  run_dir = str(tmp_path / 'run')
+  factory = 'python:tests.agents.user_environments:make_int64_float64_environment'
+  status, _ = _launch(run_dir, '--launch_type=test_mt', '--max_learner_steps=3', base_flags=[
+      f'--env={factory}', '--num_actors=1', '--envs_per_actor=4', '--num_simulations=4',
+      '--eval_episodes=1', '--eval_period_s=5', '--lp_termination_notice_secs=60'])
+  assert status.state == 'finished' and status.learner_steps >= 3
+  assert status.env_steps > 0 and status.replay_size > 0
+  with open(os.path.join(run_dir, 'logs', 'actor_0', 'logs.csv')) as log:
+    lengths = {row['episode_length'] for row in csv.DictReader(log)}
+  assert lengths == {'4'}  # The user's episodes (CartPole's would be longer and vary).

@@ -33,6 +33,7 @@ def test_board_dict_gets_to_play_plane_and_drops_legal_actions():
 
 @pytest.mark.parametrize('spec, torso', [
     (specs.Array((4,), np.float32), 'mlp'),
+    (specs.Array((4, 3), np.float64), 'mlp'),
     (specs.Array((96, 96, 4), np.uint8), 'resnet'),
     (specs.Array((6, 7, 2), np.float32), 'board'),
     (BOARD_SPEC, 'board'),
@@ -42,8 +43,8 @@ def test_infer_torso(spec, torso):
 
 
 def test_unsupported_observations_are_rejected_with_reason():
-  with pytest.raises(ValueError, match='rank 2'):
-    observations.infer_torso(specs.Array((3, 4), np.float32))
+  with pytest.raises(ValueError, match='rank 4'):
+    observations.infer_torso(specs.Array((2, 3, 4, 1), np.float32))
   with pytest.raises(ValueError, match="no 'board' or 'frames' entry"):
     observations.infer_torso({'pixels': specs.Array((3, 3, 1), np.float32)})
 
