@@ -25,6 +25,7 @@ from agents.muzero import config as config_lib
 from launch import curves
 from launch import monitor as monitor_lib
 from launch import nodes
+from launch import private_network
 from launch import program as program_lib
 from launch import resources
 from launch import status as status_lib
@@ -32,6 +33,8 @@ from launch import status as status_lib
 # Seconds after the stop begins at which the launcher prints its threads' stacks if still waiting.
 STOP_DIAGNOSIS_AFTER_S = 15
 LAUNCH_TYPES = ('local_mp', 'local_mt', 'test_mt', 'vertex_ai')
+# Launches whose nodes all run on this machine; they get a loopback-only network namespace.
+LOCAL_LAUNCH_TYPES = ('local_mp', 'local_mt', 'test_mt')
 CONFIGS = ('auto', 'cartpole', 'atari', 'board_game')
 # The share of the batch reanalyzers get when asked for under a preset without reanalysis.
 DEFAULT_REANALYZE_FRACTION = 0.5
@@ -67,6 +70,11 @@ _CHECKPOINT_PERIOD_S = flags.DEFINE_float('checkpoint_period_s', 60.0, 'Seconds 
 _CONFIG_OVERRIDES = flags.DEFINE_string(
     'config_overrides', '', "Preset fields to change, e.g. 'td_steps=10,target_update_period=100' "
     "(network fields as network.<name>); applied after --envs_per_actor and --num_simulations.")
+_PRIVATE_NETWORK = flags.DEFINE_bool(
+    'private_network', True, 'Run local launches in a network namespace of their own whose only '
+    'interface is loopback, so that no server of the run is reachable from elsewhere (see '
+    'launch/private_network.py); false runs on the host network, every server listening on all '
+    'interfaces.')
 
 
 class FlagError(ValueError):
@@ -225,7 +233,15 @@ def save_learning_curve(run_dir: str, settings: program_lib.RunSettings, descrip
 def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_lib.RunSettings,
         launch_type: str, description: str) -> status_lib.Status:
   """Launches the program, shows its progress until it stops, saves the learning curve, and
-  returns the last status."""
+  returns the last status.
+
+  A local launch first moves this process into a loopback-only network namespace (see
+  `launch.private_network`): the process is executed again there, from the start, with the same
+  command line, and arrives back here.
+  """
+  if launch_type in LOCAL_LAUNCH_TYPES and _PRIVATE_NETWORK.value:
+    # Re-executes this process in the namespace unless it is there already (then returns).
+    private_network.ensure(opt_out_flag='--noprivate_network')
   run_dir = os.path.abspath(settings.run_dir)
   program = program_lib.make_program(config, environment_factory, settings)
   _send_process_logs_to(os.path.join(run_dir, 'logs', 'processes'))
@@ -277,7 +293,11 @@ def main(argv):
     lp.launch(program_lib.make_program(config, factory, settings), launch_type='vertex_ai',
               xm_resources=xm_resources)
     return
-  exit_now(run(config, factory, settings, launch_type, _ENV.value))
+  try:
+    status = run(config, factory, settings, launch_type, _ENV.value)
+  except private_network.PrivateNetworkError as error:
+    sys.exit(f'error: {error}')
+  exit_now(status)
 
 
 if __name__ == '__main__':

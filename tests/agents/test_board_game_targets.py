@@ -40,10 +40,10 @@ def _play(moves, make_replay):
   return replay, config, movers, environment.player_returns()
 
 
-def _first_value_targets(replay, config):
+def _first_value_targets(replay, config, num_items):
   """{ply of the item's first position: z_0} over every item of the table."""
   targets = {}
-  for sample in replay.sample(200):
+  for sample in replay.sample_every_item(num_items):
     item = tf.nest.map_structure(lambda x: tf.constant(np.asarray(x)[None]), sample.data)
     item_targets = replay_lib.item_targets(
         item, item['bootstrap_value'], config.unroll_steps, config.td_steps, config.discount,
@@ -66,7 +66,7 @@ def test_value_targets_are_the_final_outcome_of_the_player_to_move(moves, return
   replay, config, movers, player_returns = _play(moves, make_replay)
   np.testing.assert_array_equal(player_returns, returns)
   assert replay.size() == len(moves)  # One item per position, the last ones padded.
-  targets = _first_value_targets(replay, config)
+  targets = _first_value_targets(replay, config, len(moves))
   assert sorted(targets) == list(range(len(moves)))
   for ply, mover in enumerate(movers):
     assert targets[ply] == pytest.approx(returns[mover], abs=1e-6), (ply, targets)

@@ -154,9 +154,10 @@ def write_episode(writer, environment, root_values):
     t += 1
 
 
-def sampled_items(replay_fixture, count=200):
+def sampled_items(replay_fixture, num_items: int):
+  """{first observation's step: one sample of that item}, once every item was drawn."""
   by_start = {}
-  for sample in replay_fixture.sample(count):
+  for sample in replay_fixture.sample_every_item(num_items):
     by_start[int(sample.data['observation'][0, 0])] = sample
   return by_start
 
@@ -176,7 +177,7 @@ def test_search_priorities_use_the_items_own_window(make_replay):
   gamma = config.discount
   rewards = [t + 1.0 for t in range(8)]
   discounts = [1.0] * 7 + [0.0]
-  items = sampled_items(replay_fixture)
+  items = sampled_items(replay_fixture, 8)
   assert sorted(items) == list(range(8))
   for start, sample in items.items():
     expected = 0.0
@@ -201,7 +202,7 @@ def test_new_items_enter_at_the_learners_max_priority(make_replay):
   writer = replay_fixture.builder.make_adder(replay_fixture.client)
   writer.max_priority = 3.5
   write_episode(writer, environment, [0.0] * 4)
-  for sample in sampled_items(replay_fixture).values():
+  for sample in sampled_items(replay_fixture, 4).values():
     np.testing.assert_allclose(sample.info.priority, 3.5)
 
 
@@ -221,7 +222,7 @@ def test_writer_stores_the_columns_of_the_signature(make_replay):
                                        'root_value': 10.0 * t, 'weights_version': 7},
                final_root_value=99.0)
   signature = replay_fixture.builder.signature()
-  items = sampled_items(replay_fixture)
+  items = sampled_items(replay_fixture, 3)
   assert sorted(items) == [0, 1, 2]
   for start, sample in items.items():
     data = sample.data
