@@ -1,7 +1,8 @@
 """Benchmark of the MuZero learner: learner steps per second at batch 256, K = 5, CartPole network.
 
 Workload: `agents.muzero.config.cartpole()` network (MLP, latent 64, width 64, 41-bin supports)
-and targets (K = 5, n = 50, sequences of 56 steps), batch 256, Adam. The replay table is filled
+and targets (K = 5, n = 10 through a target network, sequences of 16 steps, consistency loss),
+batch 256, Adam. The replay table is filled
 first with CartPole-v1 sequences from a uniformly random policy (uniform search policies, zero
 root values) written by the real replay writer, so the timed steps include the whole learner path:
 prioritized Reverb sampling through Acme's prefetched dataset, targets, the 5-step unroll, the
