@@ -282,7 +282,8 @@ class MuZeroLearner(core.Learner):
     keys, priorities = keys.numpy(), priorities.numpy()
     self.last_priorities = (keys, priorities)
     self._max_priority.assign(float(priorities.max()))
-    if self._replay_client is not None:
+    # Uniform sampling (alpha = 0) never reads priorities: writing them would cost a round trip.
+    if self._replay_client is not None and self._config.priority_exponent > 0:
       self._replay_client.mutate_priorities(
           self._table, updates=dict(zip(keys.tolist(), priorities.tolist())))
 

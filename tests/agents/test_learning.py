@@ -53,6 +53,18 @@ def test_priorities_written_back_set_the_sampling_probabilities(make_replay):
     assert sample.info.table_size == 12
 
 
+def test_uniform_replay_gets_no_priority_writes(make_replay):
+  # alpha = 0 never reads priorities: the items keep the priority they entered with (1 under
+  # 'max' before any learner step), while the learner still publishes its batch maximum.
+  replay = filled_replay(make_replay, conftest.tiny_config(batch_size=8, priority_exponent=0.0))
+  learner = make_learner(replay)
+  learner.step()
+  samples = replay.sample_every_item(12)
+  np.testing.assert_array_equal([float(s.info.priority) for s in samples], 1.0)
+  np.testing.assert_allclose(learner.get_variables(['max_priority'])[0][0],
+                             learner.last_priorities[1].max())
+
+
 def test_learner_priority_is_value_error_at_the_first_position(make_replay):
   replay = filled_replay(make_replay, conftest.tiny_config(batch_size=4), num_episodes=1)
   network = replay.builder.make_network()
