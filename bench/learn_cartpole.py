@@ -22,7 +22,7 @@ Outputs: terminal progress; Acme CSV and TensorBoard logs of actor and learner u
 at least once, the first_solved_* figures (None if never) say when.
 
 With `--distributed`, the same measurement for `make run`'s program instead: `launch.local`
-under local_mp with its defaults (one actor per core, the CartPole preset), 10 evaluation
+under local_mp with its defaults (`--num_actors`, 1 as in make run; the CartPole preset), 10 evaluation
 episodes every `--eval_every_s` seconds, `--hold_s` passed on to its monitor; figures come from its
 status.json and the curve is the one it saves.
 
@@ -88,7 +88,7 @@ def summarize(status: status_lib.Status) -> Dict[str, Any]:
 def learn_distributed(args, output_dir: str) -> Tuple[status_lib.Status, str]:
   """Runs `launch.local` (local_mp) until it stops; returns its last status and its curve's path."""
   command = [sys.executable, '-m', 'launch.local', '--env=gym:CartPole-v1', '--launch_type=local_mp',
-             f'--num_actors={os.cpu_count()}', f'--run_dir={output_dir}', f'--seed={args.seed}',
+             f'--num_actors={args.num_actors}', f'--run_dir={output_dir}', f'--seed={args.seed}',
              f'--target_eval_return={SOLVED_RETURN}', f'--hold_s={args.hold_s}',
              f'--max_seconds={args.time_budget_s}', f'--eval_episodes={NUM_EVAL_EPISODES}',
              f'--eval_period_s={args.eval_every_s}']
@@ -168,6 +168,8 @@ def main():
   parser.add_argument('--config_overrides', default='',
                       help="fields of the cartpole() preset to change, e.g. 'td_steps=10,"
                            "target_update_period=100' (agents.muzero.config.with_overrides)")
+  parser.add_argument('--num_actors', type=int, default=1,
+                      help='actor nodes of the distributed run (default: 1, as make run)')
   parser.add_argument('--distributed', action='store_true',
                       help='measure the Launchpad program of `make run` instead of one process')
   args = parser.parse_args()
