@@ -45,6 +45,10 @@ _CONFIG = flags.DEFINE_string('config', 'auto', f'Agent preset, one of {CONFIGS}
 _ATARI_SIZE = flags.DEFINE_string('atari_size', None, f'Size of the atari preset, one of '
                                   f'{config_lib.ATARI_SIZES} (default: {config_lib.ATARI_SIZES[0]}).')
 _NUM_ACTORS = flags.DEFINE_integer('num_actors', os.cpu_count() or 1, 'Actor nodes (default: cores).')
+_LEARNER_THREADS = flags.DEFINE_integer(
+    'learner_threads', None, 'TensorFlow threads of the learner; 0 keeps TensorFlow\'s default (one '
+    'per core). Default: 1 for local launches (the learner shares the cores with every other node), '
+    'TensorFlow\'s default on vertex_ai (the learner has a machine of its own).')
 _NUM_REANALYZERS = flags.DEFINE_integer(
     'num_reanalyzers', 0, 'Reanalyzer nodes (MuZero Reanalyze): they search stored items again '
     'with the latest weights, and the learner takes --reanalyze_fraction of every batch from them.')
@@ -131,6 +135,13 @@ def _with_reanalyze_fraction(config: config_lib.MuZeroConfig) -> config_lib.MuZe
   return config
 
 
+def _learner_threads(launch_type: str) -> Optional[int]:
+  """--learner_threads as `RunSettings.learner_threads` (None: TensorFlow's default)."""
+  if _LEARNER_THREADS.value is None:
+    return 1 if launch_type in LOCAL_LAUNCH_TYPES else None
+  return _LEARNER_THREADS.value or None
+
+
 def _has_checkpoint(run_dir: str) -> bool:
   return any(os.path.exists(os.path.join(run_dir, name))
              for name in ('learner', 'replay', nodes.COUNTER_FILE))
@@ -141,6 +152,8 @@ def settings_from_flags():
   launch_type = _LAUNCH_TYPE.value
   if launch_type not in LAUNCH_TYPES:
     raise FlagError(f'--launch_type={launch_type!r} is not allowed; allowed: {", ".join(LAUNCH_TYPES)}.')
+  if _LEARNER_THREADS.value is not None and _LEARNER_THREADS.value < 0:
+    raise FlagError(f'--learner_threads={_LEARNER_THREADS.value} is not allowed; it must be >= 0.')
   if _NUM_REANALYZERS.value < 0:
     raise FlagError(f'--num_reanalyzers={_NUM_REANALYZERS.value} is not allowed; it must be >= 0.')
   for flag in (_NUM_ACTORS, _ENVS_PER_ACTOR, _NUM_SIMULATIONS, _MAX_LEARNER_STEPS, _MAX_ENV_STEPS,
@@ -183,7 +196,8 @@ def settings_from_flags():
       run_dir=run_dir, num_actors=_NUM_ACTORS.value, num_reanalyzers=_NUM_REANALYZERS.value,
       resume=_RESUME.value, seed=_SEED.value,
       stopping_rule=rule, eval_episodes=_EVAL_EPISODES.value, eval_period_s=_EVAL_PERIOD_S.value,
-      checkpoint_period_s=_CHECKPOINT_PERIOD_S.value)
+      checkpoint_period_s=_CHECKPOINT_PERIOD_S.value,
+      learner_threads=_learner_threads(launch_type))
   return config, factory, settings, launch_type
 
 

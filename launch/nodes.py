@@ -152,7 +152,10 @@ class LearnerNode:
 
   def __init__(self, config: config_lib.MuZeroConfig, environment_spec: specs.EnvironmentSpec,
                replay: reverb.Client, variable_server, counter, run_dir: str, resume: bool,
-               publish_period: int, checkpoint_period_s: float):
+               publish_period: int, checkpoint_period_s: float,
+               num_threads: Optional[int] = None):
+    if num_threads is not None:
+      limit_threads(num_threads)
     builder = builder_lib.MuZeroBuilder(config, environment_spec)
     self._learner = builder.make_learner(
         builder.make_network(), builder.make_dataset_iterator(replay.server_address),

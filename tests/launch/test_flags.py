@@ -96,3 +96,14 @@ def test_reanalyzers_get_a_share_of_the_batch_and_overrides_reach_the_config(tmp
                            reanalyze_fraction=0.25):
     config, _, _, _ = local.settings_from_flags()
   assert config.reanalyze_fraction == 0.25
+
+
+def test_learner_threads_one_locally_tensorflows_default_on_the_cloud(tmp_path):
+  for values, expected in (({}, 1), ({'learner_threads': 0}, None), ({'learner_threads': 2}, 2),
+                           ({'launch_type': 'vertex_ai'}, None)):
+    with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), max_learner_steps=10, **values):
+      _, _, settings, _ = local.settings_from_flags()
+    assert settings.learner_threads == expected, values
+  with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), max_learner_steps=10, learner_threads=-1):
+    with pytest.raises(local.FlagError, match='--learner_threads=-1 is not allowed'):
+      local.settings_from_flags()
