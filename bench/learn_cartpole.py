@@ -96,6 +96,8 @@ def learn_distributed(args, output_dir: str) -> Tuple[status_lib.Status, str]:
     command.append(f'--envs_per_actor={args.num_envs}')
   if args.config_overrides:
     command.append(f'--config_overrides={args.config_overrides}')
+  if args.num_reanalyzers:
+    command.append(f'--num_reanalyzers={args.num_reanalyzers}')
   process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
   path = os.path.join(output_dir, monitor_lib.STATUS_FILE)
   last_evaluation = (None, None)
@@ -170,6 +172,8 @@ def main():
                            "target_update_period=100' (agents.muzero.config.with_overrides)")
   parser.add_argument('--num_actors', type=int, default=1,
                       help='actor nodes of the distributed run (default: 1, as make run)')
+  parser.add_argument('--num_reanalyzers', type=int, default=0,
+                      help='reanalyzer nodes of the distributed run (launch.local --num_reanalyzers)')
   parser.add_argument('--distributed', action='store_true',
                       help='measure the Launchpad program of `make run` instead of one process')
   args = parser.parse_args()
