@@ -10,7 +10,10 @@ Fresh targets: with `config.target_update_period`, a target network (a copy of t
 refreshed every T steps) recomputes the bootstrap values v_{t+k+n} from the stored observations,
 instead of the root values an old network wrote when the data was collected (MuZero Reanalyze's
 value targets, EfficientZero's target model). With `config.consistency_loss_weight` > 0,
-EfficientZero's consistency loss joins the loss (`networks.consistency`).
+EfficientZero's consistency loss joins the loss (`networks.consistency`). With
+`config.reanalyze_fraction` > 0, `config.batch_split[1]` items of every batch come from the
+reanalyze table (`agents.muzero.reanalyze`), weighted and re-prioritised through their source
+items in the replay.
 
 The compute runs under `tf.device(device)`, the first GPU when TensorFlow sees one and the CPU
 otherwise; nothing else depends on the device.
