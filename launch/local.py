@@ -28,6 +28,7 @@ from launch import nodes
 from launch import private_network
 from launch import program as program_lib
 from launch import resources
+from launch import run_record
 from launch import status as status_lib
 
 # Seconds after the stop begins at which the launcher prints its threads' stacks if still waiting.
@@ -147,8 +148,49 @@ def _has_checkpoint(run_dir: str) -> bool:
              for name in ('learner', 'replay', nodes.COUNTER_FILE))
 
 
+def _describe(name: str, value) -> str:
+  """'td_steps=10' (the environment as its flag), or 'no td_steps' for a field one side lacks."""
+  return f'no {name}' if value is run_record.MISSING else f'{name}={value!r}'
+
+
+def check_resumed_run(run_dir: str, environment_id: str, config: config_lib.MuZeroConfig) -> None:
+  """Refuses to resume a run directory made with another environment or config.
+
+  A directory without a record (made before run.json existed) resumes with a printed warning,
+  since nothing can be compared. See `launch.run_record` for what may change on resume.
+
+  Raises:
+    FlagError: naming each differing field with its recorded value and this run's.
+  """
+  try:
+    record = run_record.read(run_dir)
+  except ValueError as error:
+    raise FlagError(f'--resume: {error}') from error
+  if record is None:
+    # A local launch passes here twice (`launch.private_network` re-executes it): warn once.
+    if not os.environ.get(private_network.ENTERED):
+      print(f'warning: --resume: {os.path.join(run_dir, run_record.RUN_FILE)} does not exist '
+            '(a run made before runs were recorded), so its environment and config cannot be '
+            'checked against this run\'s; resuming as asked.', file=sys.stderr, flush=True)
+    return
+  found = run_record.differences(record, environment_id, config)
+  if found:
+    mismatches = '; with '.join(
+        f'{_describe(difference.name, difference.recorded)}, this run has '
+        f'{_describe(difference.name, difference.current)}' for difference in found)
+    raise FlagError(
+        f'--resume: --run_dir={run_dir!r} was made with {mismatches}. A resumed run may change '
+        f'only {", ".join(run_record.RESUMABLE_FIELDS)} (and flags that are not config, such as '
+        'the stopping rule); give the --env, --config and --config_overrides it was made with, or '
+        'choose another --run_dir.')
+
+
 def settings_from_flags():
-  """(config, environment factory, RunSettings, launch type) from the flags, all checked."""
+  """(config, environment factory, RunSettings, launch type) from the flags, all checked.
+
+  With --resume the run directory's record (`launch.run_record`) must agree with the flags; a
+  fresh run's record is written here, once every check has passed.
+  """
   launch_type = _LAUNCH_TYPE.value
   if launch_type not in LAUNCH_TYPES:
     raise FlagError(f'--launch_type={launch_type!r} is not allowed; allowed: {", ".join(LAUNCH_TYPES)}.')
@@ -192,12 +234,16 @@ def settings_from_flags():
   if not _RESUME.value and _has_checkpoint(run_dir):
     raise FlagError(f'--run_dir={run_dir!r} already holds a run; pass --resume to continue it or '
                     'choose another directory.')
+  if _RESUME.value:
+    check_resumed_run(run_dir, _ENV.value, config)
   settings = program_lib.RunSettings(
       run_dir=run_dir, num_actors=_NUM_ACTORS.value, num_reanalyzers=_NUM_REANALYZERS.value,
       resume=_RESUME.value, seed=_SEED.value,
       stopping_rule=rule, eval_episodes=_EVAL_EPISODES.value, eval_period_s=_EVAL_PERIOD_S.value,
       checkpoint_period_s=_CHECKPOINT_PERIOD_S.value,
       learner_threads=_learner_threads(launch_type))
+  if not _RESUME.value:
+    run_record.write(run_dir, _ENV.value, config)
   return config, factory, settings, launch_type
 
 

@@ -3,10 +3,11 @@
 It is the only node that decides to stop the program by itself: when a step or time budget is
 reached (or the evaluation return has reached its target and the hold window after it is over)
 it asks the learner to finish and save, saves the counter, and stops the program; when the
-learner or every actor stops answering it records the failure and stops the program instead of
-letting the others wait on the rate limiter forever. Every evaluation it sees goes to the
-learning-curve CSV (`curve_csv_path`) with the environment steps at that time, which the
-evaluator's own log does not know.
+learner or every actor stops answering, or the learner or an actor reports that it stopped
+(`failure()`: a non-finite loss, an environment's non-finite timestep), it records the failure
+and stops the program instead of letting the others wait on the rate limiter forever. Every
+evaluation it sees goes to the learning-curve CSV (`curve_csv_path`) with the environment steps
+at that time, which the evaluator's own log does not know.
 """
 
 import dataclasses
@@ -124,6 +125,7 @@ class MonitorNode:
     self._silence_timeout_s = silence_timeout_s
     self._learner_seen = False
     self._actors_last_answer: Optional[float] = None
+    self._actor_failure: Optional[str] = None
     # Flushed at every row: the launcher draws the curve from it when the program has stopped.
     self._curve = loggers.CSVLogger(run_dir, label=CURVE_LABEL, add_uid=False, flush_every=1)
 
@@ -138,6 +140,15 @@ class MonitorNode:
       status.policy_target_staleness = staleness.get('policy_target_staleness')
       status.reanalyzed_target_staleness = staleness.get('reanalyzed_target_staleness')
       return steps
+    except Exception as error:  # pylint: disable=broad-except
+      logging.warning('monitor: the learner did not answer: %r', error)
+      return None
+
+  def _learner_failure(self) -> Optional[str]:
+    """Why the learner stopped by itself, or None (also when it does not answer: the next poll
+    of its steps sees that)."""
+    try:
+      return self._learner.failure()
     except Exception as error:  # pylint: disable=broad-except
       logging.warning('monitor: the learner did not answer: %r', error)
       return None
@@ -165,6 +176,7 @@ class MonitorNode:
       try:
         versions.append(actor.weights_version())
         restarts += actor.restarts()
+        self._actor_failure = self._actor_failure or actor.failure()
       except Exception:  # pylint: disable=broad-except
         pass  # An actor starting up, or dead; the others still count.
     if versions:
@@ -223,6 +235,13 @@ class MonitorNode:
       self._refresh(status, started, previous)
       previous = dataclasses.replace(status)
       status_lib.write_status(self._path, status)
+      failure = self._learner_failure() or self._actor_failure
+      if failure is not None:
+        # A stopped learner has saved what it could; with a stopped actor, the learner may wait on
+        # the rate limiter, so it is not asked to finish (it saves at the stop).
+        self._end(status, 'failed', failure, finish_learner=False)
+        lp.stop()
+        return
       if time.time() - last_checkpoint > self._checkpoint_period_s:
         self._counter.save_to_disk()
         self._replay.checkpoint()

@@ -148,6 +148,12 @@ class LearnerNode:
   `finish()` asks it to stop after the current step and save; the program's monitor calls it
   before stopping the program so that the last checkpoint matches the counter's. A stop signal
   ends it the same way, after its current step.
+
+  A non-finite loss (`learning.NonFiniteError`: the learner did not apply that update) stops the
+  stepping for good: the node logs the message, saves the weights only if they are finite (else
+  the last checkpoint stays) and keeps answering until the program stops, so that the monitor
+  reads the message from `failure()` and ends the run as failed. Retrying would only meet the
+  same divergence or the same bad data again.
   """
 
   def __init__(self, config: config_lib.MuZeroConfig, environment_spec: specs.EnvironmentSpec,
@@ -172,6 +178,7 @@ class LearnerNode:
     self._checkpoint_period_s = checkpoint_period_s
     self._finish = threading.Event()
     self._finished = threading.Event()
+    self._failure: Optional[str] = None
 
   def _publish(self):
     groups = self._learner.get_variables(PUBLISHED_GROUPS)
@@ -182,18 +189,33 @@ class LearnerNode:
     last_checkpoint = time.time()
     try:
       while not self._finish.is_set() and not lp.wait_for_stop(0):
-        self._learner.step()
-        if self._learner.learner_steps % self._publish_period == 0:
-          self._publish()
-        if time.time() - last_checkpoint > self._checkpoint_period_s:
-          self._learner.save_checkpoint()
-          last_checkpoint = time.time()
+        try:
+          self._learner.step()
+          if self._learner.learner_steps % self._publish_period == 0:
+            self._publish()
+          if time.time() - last_checkpoint > self._checkpoint_period_s:
+            self._learner.save_checkpoint()
+            last_checkpoint = time.time()
+        except learning.NonFiniteError as error:
+          self._failure = f'learner stopped: {error}'
+          logging.error('%s', self._failure)
+          break
     finally:
-      self._learner.save_checkpoint()
+      self._save_final_checkpoint()
       self._finished.set()
-    # Let the monitor's `finish` call return before the process goes.
-    lp.wait_for_stop(5.0)
+    if self._failure is not None:
+      lp.wait_for_stop()  # The monitor reads `failure()`, then stops the program.
+    else:
+      # Let the monitor's `finish` call return before the process goes.
+      lp.wait_for_stop(5.0)
     exit_if_own_process()
+
+  def _save_final_checkpoint(self):
+    """Saves unless the weights are non-finite: then the last good checkpoint stays."""
+    try:
+      self._learner.save_checkpoint()
+    except learning.NonFiniteError as error:
+      logging.error('learner: %s', error)
 
   def finish(self, timeout_s: float = 120.0) -> int:
     """Stops stepping, saves a checkpoint; returns the final learner step."""
@@ -204,6 +226,10 @@ class LearnerNode:
 
   def learner_steps(self) -> int:
     return self._learner.learner_steps
+
+  def failure(self) -> Optional[str]:
+    """Why the learner stopped stepping by itself (a non-finite loss), or None."""
+    return self._failure
 
   def resumed_from_step(self) -> Optional[int]:
     return self._resumed_from_step
@@ -261,6 +287,11 @@ class ActorNode:
   If an environment raises (`EnvironmentFault`), the actor's environments, adders and loop are made anew and acting
   goes on: the partial episodes in flight are dropped (their items not yet written are lost;
   items already written hold complete steps and stay), and the restart is counted.
+
+  If an environment returns a NaN or infinite observation, reward or discount
+  (`actor_lib.NonFiniteTimestepError`, raised before the timestep reaches the replay), the actor
+  stops acting: a restart would meet the same environment code again. It keeps answering, with
+  the message in `failure()`, until the monitor ends the run as failed.
   """
 
   def __init__(self, actor_id: int, config: config_lib.MuZeroConfig,
@@ -278,6 +309,8 @@ class ActorNode:
     self._logger = loggers_lib.make_logger(f'actor_{actor_id}', run_dir, time_delta=30.0, print_fn=None)
     self._seed = seed
     self._restarts = 0
+    self._failure: Optional[str] = None
+    self._environment_name = getattr(environment_factory, 'environment_id', None)
     self._actor = None
     self._loop = self._make_loop()
 
@@ -292,7 +325,8 @@ class ActorNode:
                     for index in range(count)]
     adders = [self._builder.make_adder(self._replay) for _ in range(count)]
     self._actor = self._builder.make_actor(self._network, adders, variable_source=self._variable_server,
-                                           num_environments=count, seed=base_seed)
+                                           num_environments=count, seed=base_seed,
+                                           environment_name=self._environment_name)
     return actor_lib.BatchedEnvironmentLoop(environments, self._actor, counter=self._counter,
                                             logger=self._logger)
 
@@ -304,6 +338,11 @@ class ActorNode:
       except Exception as error:  # pylint: disable=broad-except
         if lp.wait_for_stop(0):
           break  # The program is stopping: the replay server went away under the writers.
+        if isinstance(error, actor_lib.NonFiniteTimestepError):
+          self._failure = f'actor {self._actor_id} stopped: {error}'
+          logging.error('%s', self._failure)
+          lp.wait_for_stop()  # The monitor reads `failure()`, then stops the program.
+          break
         if not isinstance(error, EnvironmentFault):
           raise
         self._restarts += 1
@@ -319,6 +358,10 @@ class ActorNode:
 
   def restarts(self) -> int:
     return self._restarts
+
+  def failure(self) -> Optional[str]:
+    """Why this actor stopped acting (an environment's non-finite timestep), or None."""
+    return self._failure
 
 
 class EvaluatorNode:
@@ -345,7 +388,9 @@ class EvaluatorNode:
     self._game = self._environments[0].game if board_game else None
     self._opponent = opponents.RandomPlayer(seed) if board_game else None
     self._actor = builder.make_actor(builder.make_network(), None, variable_source=variable_server,
-                                     num_environments=num_episodes, greedy=True, seed=seed)
+                                     num_environments=num_episodes, greedy=True, seed=seed,
+                                     environment_name=getattr(environment_factory,
+                                                              'environment_id', None))
     self._logger = loggers_lib.make_logger('evaluator', run_dir, steps_key=learning.LEARNER_STEPS,
                                            time_delta=0.0, print_fn=None)
     self._period_s = period_s

@@ -10,6 +10,10 @@ policy, the root value and the version of its weights; new items enter at the le
 largest priority, which comes with the weights ('max_priority'). When an episode ends by
 truncation (discount 1), the actor evaluates the final observation with the network so that
 value targets can bootstrap from it.
+
+Every timestep that enters the actor is checked for NaN and infinite values (float observation
+leaves, reward, discount) before anything uses it: a NaN stored in the replay would reach the
+learner's loss and, without that check, its weights; the error names the environment instead.
 """
 
 import time
@@ -64,6 +68,41 @@ def stack_observations(observations: Sequence[Any]) -> Any:
   return tree.map_structure(lambda *leaves: np.stack(leaves), *observations)
 
 
+class NonFiniteTimestepError(ValueError):
+  """An environment returned a NaN or infinite observation, reward or discount."""
+
+
+def check_finite(timestep: dm_env.TimeStep, environment: str, step: int) -> None:
+  """Raises NonFiniteTimestepError (a ValueError) naming what in `timestep` is NaN or infinite,
+  the step and the environment.
+
+  Checks the float leaves of the observation (integer ones cannot be non-finite) and, but for a
+  FIRST timestep (dm_env gives it no reward or discount), the reward and discount.
+
+  Args:
+    timestep: what the environment returned.
+    environment: names the environment in the message, e.g. "environment 3 (gym:CartPole-v1)".
+    step: the steps taken in the episode so far, 0 for the reset.
+  """
+  bad = []
+  for path, leaf in tree.flatten_with_path(timestep.observation):
+    leaf = np.asarray(leaf)
+    if np.issubdtype(leaf.dtype, np.floating) and not np.all(np.isfinite(leaf)):
+      name = 'observation' + ''.join(f'[{part!r}]' for part in path)
+      values = leaf[~np.isfinite(leaf)]
+      bad.append(f'{name} holds {values.size} non-finite values (first: {values.flat[0]})')
+  if not timestep.first():
+    for name in ('reward', 'discount'):
+      value = getattr(timestep, name)
+      if not np.all(np.isfinite(np.asarray(value, np.float64))):
+        bad.append(f'{name}={value}')
+  if bad:
+    when = 'at reset' if step == 0 else f'at step {step} of its episode'
+    raise NonFiniteTimestepError(
+        f'{environment} returned {"; ".join(bad)} {when}; allowed: finite rewards, discounts '
+        'and float observations (a NaN or inf in the replay would reach the learner\'s loss).')
+
+
 class MuZeroActor(core.Actor):
   """Acts by batched MuZero search; see the module docstring.
 
@@ -81,7 +120,8 @@ class MuZeroActor(core.Actor):
                greedy: bool = False,
                seed: int = 0,
                wait_for_variables: bool = True,
-               action_dtype=np.int32):
+               action_dtype=np.int32,
+               environment_name: Optional[str] = None):
     """Makes the actor.
 
     Args:
@@ -95,6 +135,8 @@ class MuZeroActor(core.Actor):
       wait_for_variables: block in the constructor until the first weights arrive.
       action_dtype: the dtype of the actions returned, the environment's action spec's (so that
         `env.step` gets what its spec says; the search itself works in int32).
+      environment_name: what the environments are (e.g. their id), for the error a non-finite
+        timestep raises; None names them by index only.
     """
     self._network = network
     self._config = config.validate()
@@ -105,6 +147,7 @@ class MuZeroActor(core.Actor):
     self._adders = list(adders) if adders is not None else None
     self._greedy = greedy
     self._action_dtype = np.dtype(action_dtype)
+    self._environment_name = environment_name
     self._search = search.SearchFn(network, make_search_config(config, greedy))
     self._value_fn = tf.function(lambda observation: network.initial_inference(observation).value)
     self._seed = int(seed)
@@ -192,15 +235,30 @@ class MuZeroActor(core.Actor):
       adder.max_priority = max_priority
     return actions
 
+  def _check_finite(self, index: int, timestep: dm_env.TimeStep, step: int):
+    name = f' ({self._environment_name})' if self._environment_name else ''
+    check_finite(timestep, f'environment {index} of {self._num_environments}{name}', step)
+
   def observe_first_at(self, index: int, timestep: dm_env.TimeStep):
-    """Starts an episode of environment `index`."""
+    """Starts an episode of environment `index`.
+
+    Raises:
+      NonFiniteTimestepError: the observation holds NaN or inf (`check_finite`).
+    """
+    self._check_finite(index, timestep, 0)
     self._move_numbers[index] = 0
     self._extras[index] = None
     if self._adders is not None:
       self._adders[index].add_first(timestep)
 
   def observe_at(self, index: int, action, next_timestep: dm_env.TimeStep):
-    """Records environment `index`'s step with the extras of the search that chose `action`."""
+    """Records environment `index`'s step with the extras of the search that chose `action`.
+
+    Raises:
+      NonFiniteTimestepError: the observation, reward or discount holds NaN or inf
+        (`check_finite`).
+    """
+    self._check_finite(index, next_timestep, int(self._move_numbers[index]) + 1)
     self._move_numbers[index] += 1
     if self._adders is None:
       return

@@ -164,12 +164,15 @@ class MuZeroBuilder:
                  adders: Optional[List[replay.ReplayWriter]] = None,
                  variable_source: Optional[core.VariableSource] = None,
                  num_environments: int = 1, greedy: bool = False, seed: int = 0,
-                 wait_for_variables: bool = True) -> actor_lib.MuZeroActor:
-    """An actor for `num_environments` environments (greedy and without adders to evaluate)."""
+                 wait_for_variables: bool = True,
+                 environment_name: Optional[str] = None) -> actor_lib.MuZeroActor:
+    """An actor for `num_environments` environments (greedy and without adders to evaluate);
+    `environment_name` names them in its errors."""
     return actor_lib.MuZeroActor(network, self._config, num_environments=num_environments,
                                  adders=adders, variable_source=variable_source, greedy=greedy,
                                  seed=seed, wait_for_variables=wait_for_variables,
-                                 action_dtype=self._action_dtype)
+                                 action_dtype=self._action_dtype,
+                                 environment_name=environment_name)
 
   def make_learner(self, network: networks.MuZeroNetwork, dataset,
                    replay_client: Optional[reverb.Client] = None,

@@ -15,6 +15,14 @@ EfficientZero's consistency loss joins the loss (`networks.consistency`). With
 reanalyze table (`agents.muzero.reanalyze`), weighted and re-prioritised through their source
 items in the replay.
 
+Non-finite numbers: an update whose loss, gradient norm or new priorities hold NaN or inf is not
+applied (the check runs in the graph, before the optimizer), and `step` raises `NonFiniteError`
+naming the step, the non-finite figures and the batch columns that hold non-finite values;
+weights, optimizer state, step counter and the replay's priorities stay as the last good step
+left them.
+`save_checkpoint` refuses weights that are not finite, so the last good checkpoint (the manager
+keeps one) is never replaced by a poisoned one.
+
 The compute runs under `tf.device(device)`, the first GPU when TensorFlow sees one and the CPU
 otherwise; nothing else depends on the device.
 """
@@ -41,6 +49,10 @@ from networks import consistency
 LEARNER_STEPS = 'learner_steps'
 # The variable group of the largest priority of the latest batch, the priority of new items.
 MAX_PRIORITY = 'max_priority'
+
+
+class NonFiniteError(FloatingPointError):
+  """A learner update met a non-finite loss or gradient, or weights hold non-finite values."""
 
 
 def _merge_batch_and_rows(x: tf.Tensor) -> tf.Tensor:
@@ -209,10 +221,6 @@ class MuZeroLearner(core.Learner):
         maxval=self._network.num_actions, dtype=tf.int32)
     actions = tf.where(item_targets.policy_mask[:, :config.unroll_steps] > 0, actions,
                        random_actions)
-    self._learning_rate.assign(config.learning_rate * tf.pow(
-        config.learning_rate_decay_rate,
-        tf.cast(self._learner_steps, tf.float32) / config.learning_rate_decay_steps))
-
     with tf.GradientTape() as tape:
       unrolled = losses.unroll(self._network, first_observation, actions)
       consistency_loss = (self._consistency(data, unrolled, item_targets.observation_mask)
@@ -229,11 +237,23 @@ class MuZeroLearner(core.Learner):
     gradient_norm = tf.linalg.global_norm(gradients)
     if config.max_gradient_norm is not None:
       gradients, _ = tf.clip_by_global_norm(gradients, config.max_gradient_norm, gradient_norm)
-    self._optimizer.apply(gradients, self._variables)
-    self._learner_steps.assign_add(1)
-
     new_priorities = replay.priorities(unrolled.initial_value, item_targets.value[:, 0],
                                        config.priority_epsilon)
+    # Checked before the update, in the graph: a NaN that reached the weights would reach every
+    # later step, the actors and the checkpoint. The priorities too: they go to the replay's
+    # sampling and, as max_priority, to every new item.
+    finite = tf.reduce_all([tf.math.is_finite(total_loss), tf.math.is_finite(gradient_norm),
+                            tf.reduce_all(tf.math.is_finite(new_priorities))])
+
+    def apply_update():
+      self._learning_rate.assign(config.learning_rate * tf.pow(
+          config.learning_rate_decay_rate,
+          tf.cast(self._learner_steps, tf.float32) / config.learning_rate_decay_steps))
+      self._optimizer.apply(gradients, self._variables)
+      self._learner_steps.assign_add(1)
+      return tf.constant(True)
+
+    applied = tf.cond(finite, apply_update, lambda: tf.constant(False))
     staleness = tf.cast(self._learner_steps - data['weights_version'], tf.float32)
     metrics = {
         'total_loss': total_loss,
@@ -248,7 +268,7 @@ class MuZeroLearner(core.Learner):
         'mean_value_target': tf.reduce_mean(item_targets.value[:, 0]),
         'mean_importance_weight': tf.reduce_mean(weights),
     }
-    return metrics, new_priorities, staleness
+    return metrics, new_priorities, staleness, applied
 
   def _next_batch(self):
     """(data, keys, probabilities, table sizes) of the next batch: the replay's items, then the
@@ -273,7 +293,13 @@ class MuZeroLearner(core.Learner):
     return data, keys, probabilities, table_sizes
 
   def step(self):
-    """One learner update: sample, train, write new priorities, count and log."""
+    """One learner update: sample, train, write new priorities, count and log.
+
+    Raises:
+      NonFiniteError: the loss, the gradient norm or a new priority was NaN or infinite.
+        Nothing changed: the update was not applied, no priority was written and the step was
+        not counted.
+    """
     data, keys, probabilities, table_sizes = self._next_batch()
     weights = replay.importance_weights(probabilities, table_sizes,
                                         self._config.importance_sampling_exponent)
@@ -281,7 +307,11 @@ class MuZeroLearner(core.Learner):
         and self.learner_steps % self._config.target_update_period == 0):
       self._update_target_network()
     with tf.device(self._device):
-      metrics, priorities, staleness = self._train(data, weights)
+      metrics, priorities, staleness, applied = self._train(data, weights)
+    if not bool(applied.numpy()):
+      # Before priorities and max_priority: NaN priorities would poison the replay's sampling
+      # and, through the actors, every new item.
+      raise NonFiniteError(self._non_finite_message(metrics, priorities, data))
     keys, priorities = keys.numpy(), priorities.numpy()
     self.last_priorities = (keys, priorities)
     self._max_priority.assign(float(priorities.max()))
@@ -309,6 +339,37 @@ class MuZeroLearner(core.Learner):
     self._logger.write(result)
     return result
 
+  def _non_finite_message(self, metrics, priorities, data) -> str:
+    """Says which figures of a refused update were non-finite and which batch columns hold
+    non-finite values (none: the network or the learning rate diverged)."""
+    figures = ('total_loss', 'value_loss', 'reward_loss', 'policy_loss', 'consistency_loss',
+               'l2_loss', 'gradient_norm')
+    values = {name: float(metrics[name].numpy()) for name in figures}
+    bad = [f'{name}={value}' for name, value in values.items() if not np.isfinite(value)]
+    bad_priorities = int(np.sum(~np.isfinite(priorities.numpy())))
+    if bad_priorities:
+      bad.append(f'priorities of {bad_priorities} of {priorities.shape[0]} items')
+    bad = ', '.join(bad)
+    columns = sorted({'.'.join(str(part) for part in path)
+                      for path, value in tree.flatten_with_path(data)
+                      if tf.as_dtype(value.dtype).is_floating
+                      and not np.all(np.isfinite(np.asarray(value)))})
+    if columns:
+      cause = (f'the batch holds non-finite values in {", ".join(columns)} (check the '
+               'environment\'s rewards, discounts and observations)')
+    else:
+      cause = ('the batch is finite, so the network diverged: lower MuZeroConfig.learning_rate '
+               f'(the last step\'s rate: {float(metrics["learning_rate"].numpy()):g}) or set '
+               'max_gradient_norm (both may change when the run is resumed)')
+    return (f'learner step {self.learner_steps + 1}: non-finite {bad}; the update was not '
+            f'applied, so weights, optimizer and learner_steps={self.learner_steps} are those of '
+            f'the last good step; {cause}.')
+
+  def non_finite_variables(self) -> List[str]:
+    """Names of the trained variables (network, consistency heads) holding NaN or inf values."""
+    return [variable.name for variable in self._variables
+            if not np.all(np.isfinite(variable.numpy()))]
+
   def _update_target_network(self):
     for target, online in zip(self._target_network.variables, self._network.variables):
       target.assign(online)
@@ -324,9 +385,20 @@ class MuZeroLearner(core.Learner):
     return [[variable.numpy() for variable in groups[name]] for name in names]
 
   def save_checkpoint(self) -> str:
-    """Writes network, optimizer and step counter to the checkpoint directory; returns the path."""
+    """Writes network, optimizer and step counter to the checkpoint directory; returns the path.
+
+    Raises:
+      NonFiniteError: a trained variable holds NaN or inf. The manager keeps one checkpoint, so
+        saving would delete the last good one.
+    """
     if self._checkpoint_manager is None:
       raise ValueError('this learner was made without a checkpoint_directory.')
+    non_finite = self.non_finite_variables()
+    if non_finite:
+      raise NonFiniteError(
+          f'not saving learner step {self.learner_steps}: {len(non_finite)} variables hold '
+          f'non-finite values ({", ".join(non_finite[:3])}{", ..." if len(non_finite) > 3 else ""}'
+          '); the last checkpoint is kept.')
     return self._checkpoint_manager.save(checkpoint_number=self.learner_steps)
 
   def restore_checkpoint(self) -> bool:

@@ -93,3 +93,32 @@ class DelayedRewardChain(dm_env.Environment):
 
   def discount_spec(self):
     return specs.BoundedArray((), np.float32, 0.0, 1.0, name='discount')
+
+
+class NonFiniteEnvironment(CountingEnvironment):
+  """A `CountingEnvironment` of 6 steps whose `field` is `value` at step `bad_step` (0: reset).
+
+  `field` is 'reward', 'discount' or 'observation' (its first entry), as an environment with a
+  numerical bug would return it.
+  """
+
+  def __init__(self, field: str = 'reward', bad_step: int = 3, value: float = np.nan):
+    super().__init__(episode_length=6)
+    self._field = field
+    self._bad_step = bad_step
+    self._value = value
+
+  def _spoil(self, timestep: dm_env.TimeStep) -> dm_env.TimeStep:
+    if self._t != self._bad_step:
+      return timestep
+    if self._field == 'observation':
+      observation = timestep.observation.copy()
+      observation[0] = self._value
+      return timestep._replace(observation=observation)
+    return timestep._replace(**{self._field: np.float32(self._value)})
+
+  def reset(self):
+    return self._spoil(super().reset())
+
+  def step(self, action):
+    return self._spoil(super().step(action))

@@ -1,13 +1,16 @@
 """The actor with acme.EnvironmentLoop and the batched loop, and what it writes to Reverb."""
 
 import acme
+import dm_env
 import numpy as np
 import pytest
 import tensorflow as tf
+from acme import specs
 from acme.utils import counting
 from acme.utils import loggers
 
 from agents.muzero import actor as actor_lib
+from agents.muzero import agent as agent_lib
 from tests.agents import conftest
 from tests.agents import fakes
 
@@ -104,3 +107,36 @@ def test_sample_actions_follows_the_temperature():
   # T = 0: the most visited; ties go to the lowest index.
   np.testing.assert_array_equal(
       actor_lib.sample_actions(np.asarray([[1, 5, 5], [9, 0, 1]]), np.zeros(2), rng), [1, 0])
+
+
+@pytest.mark.parametrize('field, bad_step, value, message', [
+    ('reward', 3, np.nan, r'environment 0 of 1 returned reward=nan at step 3 of its episode; '
+                          r'allowed: finite rewards'),
+    ('discount', 3, np.inf, r'environment 0 of 1 returned discount=inf at step 3 of its episode'),
+    ('observation', 0, -np.inf, r'environment 0 of 1 returned observation holds 1 non-finite '
+                                r'values \(first: -inf\) at reset'),
+])
+def test_non_finite_timestep_stops_the_agent_before_it_is_stored(field, bad_step, value, message):
+  environment = fakes.NonFiniteEnvironment(field, bad_step, value)
+  agent = agent_lib.MuZero(specs.make_environment_spec(environment), conftest.tiny_config(),
+                           learner_logger=loggers.NoOpLogger())
+  try:
+    loop = acme.EnvironmentLoop(environment, agent, logger=loggers.NoOpLogger())
+    with pytest.raises(ValueError, match=message):
+      loop.run(num_episodes=2)
+  finally:
+    agent.close()
+
+
+def test_non_finite_check_names_the_observation_leaf_and_the_environment():
+  observation = {'frames': np.zeros(3, np.uint8),
+                 'position': np.asarray([0.0, np.nan, np.inf], np.float32)}
+  with pytest.raises(actor_lib.NonFiniteTimestepError,
+                     match=r"environment 2 of 4 \(python:envs:make\) returned "
+                           r"observation\['position'\] holds 2 non-finite values \(first: nan\) "
+                           r'at step 7 of its episode'):
+    actor_lib.check_finite(dm_env.transition(1.0, observation),
+                           'environment 2 of 4 (python:envs:make)', 7)
+  # Integer leaves cannot be non-finite; a FIRST timestep has no reward or discount to check.
+  actor_lib.check_finite(dm_env.restart(dict(observation, position=np.zeros(3, np.float32))),
+                         'environment 0 of 1', 0)

@@ -6,6 +6,7 @@ import acme
 import numpy as np
 import pytest
 import tensorflow as tf
+from acme.utils import counting
 from acme.utils import loggers
 
 import networks
@@ -154,6 +155,53 @@ def test_checkpoint_restores_network_optimizer_and_step(make_replay, tmp_path):
   assert restored.learner_steps == 3
   assert learning.default_device() == ('/GPU:0' if tf.config.list_logical_devices('GPU')
                                        else '/CPU:0')
+
+
+def test_non_finite_loss_is_refused_before_the_update(make_replay, tmp_path):
+  replay = filled_replay(make_replay, conftest.tiny_config(batch_size=4), num_episodes=1)
+  good = next(replay.builder.make_dataset_iterator(replay.address))
+  reward = good.data['reward'].numpy().copy()
+  reward[0, 0] = np.nan  # Row 0 is a decision row: its reward reaches value and reward losses.
+  bad = good._replace(data=dict(good.data, reward=tf.constant(reward)))
+  counter = counting.Counter()
+  learner = make_learner(replay, dataset=iter([good, bad]), counter=counter,
+                         checkpoint_directory=str(tmp_path))
+  learner.step()
+  weights = learner.get_variables(['network', 'max_priority'])
+  optimizer_state = [v.numpy() for v in learner.state['optimizer'].variables]
+  priorities = learner.last_priorities
+  with pytest.raises(learning.NonFiniteError,
+                     match=r'learner step 2: non-finite .*priorities of 1 of 4 items; the '
+                           r'update was not applied.*learner_steps=1 .*non-finite values in '
+                           r'reward \('):
+    learner.step()
+  assert learner.learner_steps == 1 and counter.get_counts()['learner_steps'] == 1
+  for got, want in zip(learner.get_variables(['network', 'max_priority']), weights):
+    for got_array, want_array in zip(got, want):
+      np.testing.assert_array_equal(got_array, want_array)
+  for got, want in zip(learner.state['optimizer'].variables, optimizer_state):
+    np.testing.assert_array_equal(got.numpy(), want)
+  assert learner.last_priorities is priorities
+  learner.save_checkpoint()  # The weights are the first step's, finite.
+
+
+def test_checkpoint_of_non_finite_weights_is_refused_and_the_last_one_kept(make_replay, tmp_path):
+  replay = filled_replay(make_replay, conftest.tiny_config(), num_episodes=1)
+  network = replay.builder.make_network()
+  learner = make_learner(replay, network, checkpoint_directory=str(tmp_path))
+  learner.step()
+  learner.save_checkpoint()
+  saved = learner.get_variables(['network'])[0]
+  poisoned = network.trainable_variables[0]
+  poisoned.assign(np.full(poisoned.shape, np.nan, np.float32))
+  assert learner.non_finite_variables() == [poisoned.name]
+  with pytest.raises(learning.NonFiniteError,
+                     match=r'not saving learner step 1: 1 variables hold non-finite values'):
+    learner.save_checkpoint()
+  restored = make_learner(replay, checkpoint_directory=str(tmp_path))
+  assert restored.restore_checkpoint()
+  for got, want in zip(restored.get_variables(['network'])[0], saved):
+    np.testing.assert_array_equal(got, want)
 
 
 def test_board_game_sequences_train_with_dict_observations(make_replay):

@@ -1,5 +1,6 @@
 """Bad flags fail before anything is launched, each with a message naming the flag and value."""
 
+import json
 import os
 
 import pytest
@@ -7,6 +8,7 @@ from absl import flags
 from absl.testing import flagsaver
 
 from launch import local
+from launch import run_record
 
 FLAGS = flags.FLAGS
 
@@ -107,3 +109,73 @@ def test_learner_threads_one_locally_tensorflows_default_on_the_cloud(tmp_path):
   with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), max_learner_steps=10, learner_threads=-1):
     with pytest.raises(local.FlagError, match='--learner_threads=-1 is not allowed'):
       local.settings_from_flags()
+def _start_then_stop(run_dir, **flag_values):
+  """What a fresh run leaves for --resume: its record, and a checkpoint (here an empty one)."""
+  with flagsaver.flagsaver(run_dir=str(run_dir), max_learner_steps=10, **flag_values):
+    config, _, _, _ = local.settings_from_flags()
+  os.makedirs(run_dir / 'learner')
+  return config
+
+
+def test_fresh_run_records_its_environment_and_config(tmp_path):
+  config = _start_then_stop(tmp_path / 'run', config_overrides='td_steps=7')
+  with open(tmp_path / 'run' / run_record.RUN_FILE) as file:
+    record = json.load(file)
+  assert record['environment'] == 'gym:CartPole-v1' and record['config']['td_steps'] == 7
+  # Tuples come back as lists; the comparison sees them as equal.
+  assert record['config']['temperature_schedule'] == [
+      list(entry) for entry in config.temperature_schedule]
+  assert run_record.differences(record, 'gym:CartPole-v1', config) == []
+
+
+@pytest.mark.parametrize('resumed_flags, message', [
+    ({'config_overrides': 'td_steps=50,network.latent_size=32'},
+     r"--resume: --run_dir='.*' was made with network.latent_size=64, this run has "
+     r'network.latent_size=32; with td_steps=10, this run has td_steps=50\. A resumed run may '
+     r'change only envs_per_actor, num_simulations'),
+    ({'env': 'gym:Acrobot-v1'},
+     r"was made with --env='gym:CartPole-v1', this run has --env='gym:Acrobot-v1'\."),
+    ({'config_overrides': 'target_update_period=None'},
+     r'was made with target_update_period=100, this run has target_update_period=None\.'),
+])
+def test_resume_refuses_another_environment_or_config(tmp_path, resumed_flags, message):
+  _start_then_stop(tmp_path / 'run')
+  with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), max_learner_steps=10, resume=True,
+                           **resumed_flags):
+    with pytest.raises(local.FlagError, match=message):
+      local.settings_from_flags()
+
+
+def test_resume_may_change_compute_and_learning_rate_and_warns_without_a_record(tmp_path, capsys):
+  _start_then_stop(tmp_path / 'run', num_simulations=30)
+  with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), max_seconds=60.0, resume=True,
+                           num_simulations=8, envs_per_actor=2,
+                           config_overrides='learning_rate=1e-4,max_gradient_norm=5.0'):
+    config, _, settings, _ = local.settings_from_flags()
+  assert (config.num_simulations, config.envs_per_actor, settings.resume) == (8, 2, True)
+  assert (config.learning_rate, config.max_gradient_norm) == (1e-4, 5.0)
+  with open(tmp_path / 'run' / run_record.RUN_FILE) as file:
+    assert json.load(file)['config']['num_simulations'] == 30  # The record is the run's start.
+  assert 'warning: --resume' not in capsys.readouterr().err
+
+  os.remove(tmp_path / 'run' / run_record.RUN_FILE)  # A run made before records existed.
+  with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), max_learner_steps=10, resume=True):
+    local.settings_from_flags()
+  assert 'warning: --resume: ' in capsys.readouterr().err
+  assert not os.path.exists(tmp_path / 'run' / run_record.RUN_FILE)
+
+
+def test_record_of_other_code_or_no_record_at_all_is_named(tmp_path):
+  config = _start_then_stop(tmp_path / 'run')
+  path = tmp_path / 'run' / run_record.RUN_FILE
+  record = run_record.make_record('gym:CartPole-v1', config)
+  del record['config']['unvisited_q']  # As code without that field would have written it.
+  with open(path, 'w') as file:
+    json.dump(record, file)
+  with pytest.raises(local.FlagError, match=r"was made with no unvisited_q, this run has "
+                                            r"unvisited_q='minimum'\."):
+    local.check_resumed_run(str(tmp_path / 'run'), 'gym:CartPole-v1', config)
+  with open(path, 'w') as file:
+    file.write('{"environment": ')
+  with pytest.raises(local.FlagError, match=r'--resume: .*run.json is not JSON'):
+    local.check_resumed_run(str(tmp_path / 'run'), 'gym:CartPole-v1', config)

@@ -1,4 +1,5 @@
-"""The monitor's stopping rule and hold window, and its reaction to a learner that stops answering."""
+"""The monitor's stopping rule and hold window, and its reaction to nodes that stop answering or
+report a failure."""
 
 import types
 
@@ -98,6 +99,9 @@ class _DyingLearner:
   def target_staleness(self):
     return {'policy_target_staleness': 2.5}
 
+  def failure(self):
+    return None
+
 
 class _Actor:
   def __init__(self, answers=True):
@@ -110,6 +114,9 @@ class _Actor:
 
   def restarts(self):
     return 1
+
+  def failure(self):
+    return None
 
 
 @pytest.fixture
@@ -160,6 +167,43 @@ def test_run_reaching_its_rule_finishes_the_learner_first(tmp_path, stops):
   status = status_lib.read_status(str(tmp_path / 'status.json'))
   assert status.state == 'finished' and 'max_env_steps=50' in status.reason
   assert learner.finished and status.learner_steps == 4 and stops == [True]
+
+
+def test_learner_that_stopped_on_a_non_finite_loss_fails_the_run_with_its_message(tmp_path, stops):
+  class _Learner(_DyingLearner):
+    finished = False
+
+    def failure(self):
+      return 'learner stopped: learner step 4: non-finite total_loss=nan'
+
+    def finish(self):
+      self.finished = True
+      return 3
+
+  learner = _Learner(alive_calls=10**6)
+  monitor = monitor_lib.MonitorNode(
+      str(tmp_path), 'priority_table', monitor_lib.StoppingRule(max_learner_steps=1000), _Replay(),
+      _Counter(), _VariableServer(), learner, None, [_Actor()], period_s=0)
+  monitor.run()
+  status = status_lib.read_status(str(tmp_path / 'status.json'))
+  assert status.state == 'failed' and status.reason == learner.failure()
+  # The learner saved what it could when it stopped; asking it to finish would wait for nothing.
+  assert not learner.finished and status.learner_steps == 3 and stops == [True]
+
+
+def test_actor_that_stopped_on_a_non_finite_timestep_fails_the_run_with_its_message(tmp_path, stops):
+  class _StoppedActor(_Actor):
+    def failure(self):
+      return 'actor 1 stopped: environment 0 of 4 (python:envs:make) returned reward=nan at step 3'
+
+  monitor = monitor_lib.MonitorNode(
+      str(tmp_path), 'priority_table', monitor_lib.StoppingRule(max_learner_steps=1000), _Replay(),
+      _Counter(), _VariableServer(), _DyingLearner(alive_calls=10**6), None,
+      [_Actor(), _StoppedActor()], period_s=0)
+  monitor.run()
+  status = status_lib.read_status(str(tmp_path / 'status.json'))
+  assert status.state == 'failed' and status.reason == _StoppedActor().failure()
+  assert stops == [True]
 
 
 class _Clock:
