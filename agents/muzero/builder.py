@@ -93,7 +93,7 @@ class MuZeroBuilder:
     waits for them (the configured share of the batch is a promise). One process paces
     reanalysis itself (`agents.muzero.agent`), and only needs an item to exist."""
     config = self._config
-    reanalysed = self._config.batch_split[1]
+    reanalysed = config.batch_split[1]
     chunk = max(reanalysed, config.reanalyze_batch_size)
     if single_process:
       rate_limiter = reverb.rate_limiters.MinSize(1)
@@ -149,9 +149,7 @@ class MuZeroBuilder:
                       variable_source: core.VariableSource, seed: int = 0,
                       wait_for_weights: bool = False) -> reanalyze.Reanalyzer:
     """A reanalyzer sampling `reanalyze_batch_size` items at a time from the replay table."""
-    actor = actor_lib.MuZeroActor(network, self._config, num_environments=1,
-                                  variable_source=variable_source, seed=seed,
-                                  wait_for_variables=True)
+    actor = self.make_actor(network, variable_source=variable_source, seed=seed)
     samples = iter(self.make_dataset(replay_client.server_address,
                                      batch_size=self._config.reanalyze_batch_size))
     return reanalyze.Reanalyzer(actor, samples, replay_client, wait_for_weights=wait_for_weights)
