@@ -40,21 +40,28 @@ class Replay:
                                    unpack_as_table_signature=True))
 
   def sample_every_item(self, num_items: int, max_samples: int = 20_000, round_size: int = 100):
-    """Samples in rounds until `num_items` distinct items were drawn; returns every sample.
+    """`sample_every_item` of this replay's table."""
+    return sample_every_item(self.client, self.builder.table, num_items, max_samples, round_size)
 
-    Reverb seeds its sampler from the OS, so a fixed number of draws misses an item of low
-    probability now and then (one in 40 draws missed by 300 draws about once in 600 runs).
-    Drawing until every item was seen makes the outcome certain; an item that never comes within
-    `max_samples` is a failure, not bad luck.
-    """
-    samples, keys = [], set()
-    while len(keys) < num_items:
-      assert len(samples) < max_samples, (
-          f'{len(keys)} of {num_items} items seen in {len(samples)} samples')
-      samples.extend(self.sample(round_size))
-      keys.update(int(sample.info.key) for sample in samples[-round_size:])
-    assert len(keys) == num_items, f'{len(keys)} distinct items, expected {num_items}'
-    return samples
+
+def sample_every_item(client, table: str, num_items: int, max_samples: int = 20_000,
+                      round_size: int = 100):
+  """Samples `table` in rounds until `num_items` distinct items were drawn; returns every sample.
+
+  Reverb seeds its sampler from the OS, so a fixed number of draws misses an item of low
+  probability now and then (one in 40 draws missed by 300 draws about once in 600 runs).
+  Drawing until every item was seen makes the outcome certain; an item that never comes within
+  `max_samples` is a failure, not bad luck.
+  """
+  samples, keys = [], set()
+  while len(keys) < num_items:
+    assert len(samples) < max_samples, (
+        f'{len(keys)} of {num_items} items seen in {len(samples)} samples')
+    samples.extend(client.sample(table, round_size, emit_timesteps=False,
+                                 unpack_as_table_signature=True))
+    keys.update(int(sample.info.key) for sample in samples[-round_size:])
+  assert len(keys) == num_items, f'{len(keys)} distinct items, expected {num_items}'
+  return samples
 
 
 @pytest.fixture

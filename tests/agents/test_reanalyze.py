@@ -72,12 +72,21 @@ def test_items_without_the_rows_reanalysis_reads_are_refused():
 
 
 def reanalysing_agent(**overrides):
+  # Uniform replay, so that reading back every item of the priority table is certain.
   environment = fakes.CountingEnvironment(episode_length=4)
   config = conftest.tiny_config(reanalyze_fraction=0.5, reanalyze_batch_size=4,
                                 reanalyze_samples_per_insert=2.0, samples_per_insert=4.0,
+                                priority_exponent=0.0, importance_sampling_exponent=0.0,
                                 **overrides)
   agent = agent_lib.MuZero(acme.specs.make_environment_spec(environment), config, seed=0)
   return environment, agent
+
+
+def replayed_items(agent):
+  """Every item of the agent's priority table, by key."""
+  size = agent.replay_client.server_info()['priority_table'].current_size
+  return {int(s.info.key): s for s in conftest.sample_every_item(
+      agent.replay_client, 'priority_table', size)}
 
 
 def test_reanalysed_items_carry_their_source_and_the_reanalyzers_weights():
@@ -85,8 +94,7 @@ def test_reanalysed_items_carry_their_source_and_the_reanalyzers_weights():
   try:
     acme.EnvironmentLoop(environment, agent, logger=loggers.NoOpLogger()).run(num_episodes=6)
     assert agent.learner_steps > 0 and agent.reanalyzer.items_written > 0
-    replayed = {int(s.info.key): s for s in agent.replay_client.sample(
-        'priority_table', 200, emit_timesteps=False, unpack_as_table_signature=True)}
+    replayed = replayed_items(agent)
     reanalysed = list(agent.replay_client.sample(
         reanalyze.REANALYZE_TABLE, 20, emit_timesteps=False, unpack_as_table_signature=True))
     for sample in reanalysed:
@@ -103,16 +111,14 @@ def test_reanalysed_items_carry_their_source_and_the_reanalyzers_weights():
     agent.close()
 
 
-def test_learner_updates_the_sources_priorities_and_reports_staleness():
+def test_learner_priorities_name_the_sources_and_it_reports_staleness():
   environment, agent = reanalysing_agent()
   try:
     acme.EnvironmentLoop(environment, agent, logger=loggers.NoOpLogger()).run(num_episodes=6)
     own, reanalysed = agent.learner.last_priorities[0][:4], agent.learner.last_priorities[0][4:]
     assert len(own) == 4 and len(reanalysed) == 4
     # Every key written back names an item of the priority table (sources included).
-    table_keys = {int(s.info.key) for s in agent.replay_client.sample(
-        'priority_table', 300, emit_timesteps=False)}
-    assert set(agent.learner.last_priorities[0].tolist()) <= table_keys
+    assert set(agent.learner.last_priorities[0].tolist()) <= set(replayed_items(agent))
     staleness = agent.learner.last_staleness
     assert set(staleness) == {'policy_target_staleness', 'reanalyzed_target_staleness'}
     assert 0 <= staleness['reanalyzed_target_staleness'] <= agent.learner_steps
@@ -129,8 +135,7 @@ def test_learner_batch_is_the_replays_share_then_the_reanalysed_items_under_thei
     assert keys.dtype == tf.uint64 and probabilities.dtype == tf.float64
     np.testing.assert_array_less(0.0, probabilities.numpy())
     np.testing.assert_array_less(0, sizes.numpy())
-    replayed = {int(s.info.key): s.data for s in agent.replay_client.sample(
-        'priority_table', 300, emit_timesteps=False, unpack_as_table_signature=True)}
+    replayed = {key: sample.data for key, sample in replayed_items(agent).items()}
     # Every row of the batch, reanalysed ones included, is the item its key names in the replay.
     for row, key in enumerate(keys.numpy().tolist()):
       np.testing.assert_array_equal(data['observation'][row].numpy(),
