@@ -24,6 +24,7 @@ import time
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from bench import learner as learner_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
+from launch import pinned_stack  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def random_games(environment, num_games: int, rng, adder=None):
@@ -155,8 +156,8 @@ def main():
   print(f'command: python -m bench.board_model {" ".join(sys.argv[1:])}'.rstrip(), flush=True)
   summary = {width: measure(args.game, width, args)[-1] for width in widths}
   print(('' if args.json else 'summary: ') + json.dumps(summary), flush=True)
-  sys.stdout.flush()
-  os._exit(0)  # pylint: disable=protected-access  # A stopped Reverb iterator can block teardown.
+  # The agent's Reverb dataset iterators could block interpreter teardown.
+  pinned_stack.exit_without_teardown(0)
 
 
 if __name__ == '__main__':

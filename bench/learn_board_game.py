@@ -39,6 +39,7 @@ from environments import make_environment  # pylint: disable=g-import-not-at-top
 from environments import openspiel  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import opponents  # pylint: disable=g-import-not-at-top,wrong-import-position
 from launch import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
+from launch import pinned_stack  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def learn(args, output_dir: str):
@@ -132,9 +133,8 @@ def main():
                            f'MuZero on {args.game}', target=0.0)
   print(f'learning curve: {path}; logs and checkpoint: {output_dir}', flush=True)
   print(('' if args.json else 'summary: ') + json.dumps(summary), flush=True)
-  # Skips interpreter teardown: a Reverb dataset iterator of a stopped server can block it.
-  sys.stdout.flush()
-  os._exit(0)  # pylint: disable=protected-access
+  # The agent's Reverb dataset iterators could block interpreter teardown.
+  pinned_stack.exit_without_teardown(0)
 
 
 if __name__ == '__main__':

@@ -25,6 +25,7 @@ from agents.muzero import config as config_lib
 from launch import curves
 from launch import monitor as monitor_lib
 from launch import nodes
+from launch import pinned_stack
 from launch import private_network
 from launch import program as program_lib
 from launch import resources
@@ -332,12 +333,10 @@ def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_
 def exit_now(status: status_lib.Status) -> None:
   """Exits with 0 (finished) or 1 (failed), skipping interpreter teardown.
 
-  Everything is saved by then; destroying a Reverb dataset iterator whose reader waits on a
-  stopped server blocks forever, and threaded launches host the learner in this process.
+  Everything is saved by then, and threaded launches host the learner and its Reverb readers in
+  this process (`launch.pinned_stack.exit_without_teardown`).
   """
-  sys.stdout.flush()
-  sys.stderr.flush()
-  os._exit(1 if status.state == 'failed' else 0)  # pylint: disable=protected-access
+  pinned_stack.exit_without_teardown(1 if status.state == 'failed' else 0)
 
 
 def main(argv):

@@ -27,6 +27,7 @@ from agents.muzero import learning
 from agents.muzero import loggers as loggers_lib
 from environments import openspiel
 from environments import opponents
+from launch import pinned_stack
 from launch import status as status_lib
 
 EnvironmentFactory = Callable[[int], dm_env.Environment]
@@ -48,16 +49,14 @@ def limit_threads(num_threads: int) -> None:
 def exit_if_own_process() -> None:
   """Ends this node's process at once when the node has one of its own (local_mp, vertex_ai).
 
-  Called when a node's work is done and saved. Interpreter teardown would destroy Reverb
-  readers and writers still waiting on a rate limiter or a stopped server, which blocks forever,
-  and Launchpad then kills the whole program, launcher included. Threaded launches share one
+  Called when a node's work is done and saved; teardown could block on the node's Reverb
+  readers and writers (`launch.pinned_stack.exit_without_teardown`). Threaded launches share one
   process, which the launcher ends the same way once everything is saved.
   """
   if lp.context.get_context().launch_type in (lp.LaunchType.LOCAL_MULTI_PROCESSING,
                                                lp.LaunchType.TEST_MULTI_PROCESSING,
                                                lp.LaunchType.VERTEX_AI):
-    logging.flush()
-    os._exit(0)  # pylint: disable=protected-access
+    pinned_stack.exit_without_teardown(0)
 
 
 class ReplayNode(lp.ReverbNode):
