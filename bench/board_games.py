@@ -13,6 +13,7 @@ the pieces fit and how fast they run. Threads are fixed by --threads.
 
 import argparse
 import dataclasses
+import itertools
 import os
 import resource
 import sys
@@ -24,11 +25,10 @@ import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 import reverb  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
 from acme import specs  # pylint: disable=g-import-not-at-top,wrong-import-position
+from acme.utils import loggers  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from agents.muzero import builder as builder_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from agents.muzero import learning  # pylint: disable=g-import-not-at-top,wrong-import-position
-from agents.muzero import replay  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bench import learner as learner_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import make_environment  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -104,15 +104,13 @@ def measure(game: str, args) -> dict:
   batch = tf.nest.map_structure(
       lambda spec_: tf.zeros([args.learner_batch_size] + spec_.shape.as_list(), spec_.dtype),
       signature)
-  learner = learning.MuZeroLearner(network, iter(()), config)
-  info = _sample_info(args.learner_batch_size)
-  weights = replay.importance_weights(info.probability, info.table_size,
-                                      config.importance_sampling_exponent)
+  sample = reverb.ReplaySample(info=_sample_info(args.learner_batch_size), data=batch)
+  learner = builder.make_learner(network, itertools.repeat(sample), logger=loggers.NoOpLogger())
   start = time.time()
-  learner._train(batch, weights)  # pylint: disable=protected-access
+  learner.step()
   learner_compile_s = time.time() - start
   start = time.time()
-  learner._train(batch, weights)  # pylint: disable=protected-access
+  learner.step()
   learner_step_s = time.time() - start
   return {
       'game': game, 'simulations': config.num_simulations, 'batch_size': args.batch_size,

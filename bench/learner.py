@@ -42,6 +42,7 @@ def measure_learner(config, environment_id: str, steps: int, warmup_steps: int =
   from acme import specs  # pylint: disable=g-import-not-at-top
   from acme.utils import loggers  # pylint: disable=g-import-not-at-top
   from agents.muzero import builder as builder_lib  # pylint: disable=g-import-not-at-top
+  from agents.muzero import learning  # pylint: disable=g-import-not-at-top
   from environments import make_environment  # pylint: disable=g-import-not-at-top
 
   batch_size = config.batch_size
@@ -82,7 +83,7 @@ def measure_learner(config, environment_id: str, steps: int, warmup_steps: int =
   return {'batch_size': batch_size, 'unroll_steps': config.unroll_steps,
           'learner_steps_per_second': steps / elapsed,
           'sequences_per_second': steps * batch_size / elapsed,
-          'trace_s': trace_s, 'timed_steps': steps, 'device': learner._device}  # pylint: disable=protected-access
+          'trace_s': trace_s, 'timed_steps': steps, 'device': learning.default_device()}
 
 
 def measure(threads: int, steps: int, batch_size: int) -> dict:

@@ -272,17 +272,6 @@ def follow(manager, status_path: str, interactive: bool) -> status_lib.Status:
   return status_lib.read_status(status_path)
 
 
-def _send_process_logs_to(directory: str) -> None:
-  """local_mp writes each process's output under `directory` (`<group>/<index>`).
-
-  Launchpad 0.5 reads LAUNCHPAD_LOGGING_DIR once, when it is imported, into a module global; this
-  sets both so that the logs land in the run directory whatever was imported first.
-  """
-  from launchpad.launch.run_locally import launch_local_output_to_files  # pylint: disable=g-import-not-at-top
-  os.environ['LAUNCHPAD_LOGGING_DIR'] = directory
-  launch_local_output_to_files._LOGGING_DIR = directory  # pylint: disable=protected-access
-
-
 def save_learning_curve(run_dir: str, settings: program_lib.RunSettings, description: str) -> str:
   """RUN_DIR/learning_curve.png from the monitor's CSV of evaluations; returns its path."""
   return curves.save_curve(
@@ -305,7 +294,7 @@ def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_
     private_network.ensure(opt_out_flag='--noprivate_network')
   run_dir = os.path.abspath(settings.run_dir)
   program = program_lib.make_program(config, environment_factory, settings)
-  _send_process_logs_to(os.path.join(run_dir, 'logs', 'processes'))
+  pinned_stack.send_process_logs_to(os.path.join(run_dir, 'logs', 'processes'))
   reanalyzers = (f', {settings.num_reanalyzers} reanalyzers ({config.reanalyze_fraction:g} of '
                  'every batch)' if settings.num_reanalyzers else '')
   print(f'MuZero on {description}: {settings.num_actors} actors x {config.envs_per_actor} '
@@ -315,9 +304,7 @@ def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_
                       local_resources=resources.local_resources() if launch_type == 'local_mp' else None,
                       terminal='output_to_files' if launch_type == 'local_mp' else None)
   if launch_type == 'local_mp':
-    # A node still busy (say, compiling its search) when the termination notice runs out is
-    # killed; Launchpad 0.5 then kills the launcher too unless told not to, and the summary is lost.
-    manager._kill_main_thread = False  # pylint: disable=protected-access
+    pinned_stack.keep_launcher_when_killing(manager)
   status = follow(manager, os.path.join(run_dir, monitor_lib.STATUS_FILE), sys.stdout.isatty())
   print(f'run {status.state}: {status.reason}')
   target = ('' if settings.stopping_rule.target_eval_return is None

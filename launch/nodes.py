@@ -72,16 +72,19 @@ class ReplayNode(lp.ReverbNode):
 
   def __init__(self, tables_fn, run_dir: str, table: str, drain_s: float = 3.0):
     super().__init__(tables_fn)
+    self._tables_fn = tables_fn
     self._run_dir = run_dir
     self._table = table
     self._drain_s = drain_s
 
   def run(self):
-    self._server = reverb.Server(
-        tables=self._priority_tables_fn(),
-        port=lp.get_port_from_address(self._address.resolve()),
+    # Held by the node, not a local: `reverb.Server.__del__` calls `stop()`, which would block when
+    # `run` returns under threaded launches (see below).
+    self._replay_server = reverb.Server(
+        tables=self._tables_fn(),
+        port=lp.get_port_from_address(self.reverb_address.resolve()),
         checkpointer=reverb.checkpointers.DefaultCheckpointer(os.path.join(self._run_dir, 'replay')))
-    client = self._server.localhost_client()
+    client = self._replay_server.localhost_client()
     status_lib.write_json_atomically(os.path.join(self._run_dir, REPLAY_RESTORED_FILE),
                 {'size': int(client.server_info()[self._table].current_size)})
     lp.wait_for_stop()
@@ -89,8 +92,8 @@ class ReplayNode(lp.ReverbNode):
     status_lib.write_json_atomically(os.path.join(self._run_dir, REPLAY_CHECKPOINT_FILE), {'size': size, 'path': path})
     logging.info('replay: checkpointed %d items to %s', size, path)
     self._drain(client.server_address, sorted(client.server_info()))
-    # No `self._server.stop()`: it waits for every open stream, the learner's prefetching readers
-    # included, which wait on the rate limiter forever.
+    # No `self._replay_server.stop()`: it waits for every open stream, the learner's prefetching
+    # readers included, which wait on the rate limiter forever.
     exit_if_own_process()
 
   def _checkpoint(self, client: reverb.Client, attempts: int = 20) -> Tuple[int, str]:
