@@ -29,6 +29,7 @@ from dm_env import specs
 from gymnasium import wrappers
 
 from environments import gym_environment
+from environments import wrapper
 
 SCREEN_SIZE = 96
 FRAME_SKIP = 4
@@ -59,7 +60,7 @@ class _ChannelsLast(gymnasium.ObservationWrapper):
     return frames.transpose(1, 2, 0, 3).reshape(height, width, stack * channels)
 
 
-class PastActions(dm_env.Environment):
+class PastActions(wrapper.EnvironmentWrapper):
   """Adds the last `num_past_actions` actions, oldest first, to the observations of `environment`.
 
   Observations become {'frames': the wrapped observation, 'past_actions': int32 [N]}; the past
@@ -70,7 +71,7 @@ class PastActions(dm_env.Environment):
     if num_past_actions < 1:
       raise ValueError(f'num_past_actions={num_past_actions} is not allowed; it must be >= 1 '
                        '(leave the environment unwrapped for none).')
-    self._environment = environment
+    super().__init__(environment)
     self._past_actions = np.zeros(num_past_actions, np.int32)
     action_spec = environment.action_spec()
     self._observation_spec = {
@@ -99,18 +100,6 @@ class PastActions(dm_env.Environment):
 
   def observation_spec(self) -> Dict[str, specs.Array]:
     return self._observation_spec
-
-  def action_spec(self) -> specs.DiscreteArray:
-    return self._environment.action_spec()
-
-  def reward_spec(self) -> specs.Array:
-    return self._environment.reward_spec()
-
-  def discount_spec(self) -> specs.BoundedArray:
-    return self._environment.discount_spec()
-
-  def close(self):
-    self._environment.close()
 
 
 def make_atari(game: str, seed: Optional[int] = None, grayscale: bool = True, frame_stack: int = 4,

@@ -27,6 +27,7 @@ from agents.muzero import learning
 from agents.muzero import loggers as loggers_lib
 from environments import openspiel
 from environments import opponents
+from environments import wrapper
 from launch import pinned_stack
 from launch import status as status_lib
 
@@ -245,15 +246,12 @@ class EnvironmentFault(RuntimeError):
   """An environment raised; its actor restarts its environments instead of dying."""
 
 
-class _FaultTaggingEnvironment(dm_env.Environment):
+class _FaultTaggingEnvironment(wrapper.EnvironmentWrapper):
   """Re-raises whatever the wrapped environment raises as `EnvironmentFault`.
 
   So that an actor restarts on environment failures only: an error of the agent's own code is a
   bug that must stop the node, not be retried forever.
   """
-
-  def __init__(self, environment: dm_env.Environment):
-    self._environment = environment
 
   def reset(self) -> dm_env.TimeStep:
     try:
@@ -266,21 +264,6 @@ class _FaultTaggingEnvironment(dm_env.Environment):
       return self._environment.step(action)
     except Exception as error:  # pylint: disable=broad-except
       raise EnvironmentFault(f'environment step raised {error!r}') from error
-
-  def observation_spec(self):
-    return self._environment.observation_spec()
-
-  def action_spec(self):
-    return self._environment.action_spec()
-
-  def reward_spec(self):
-    return self._environment.reward_spec()
-
-  def discount_spec(self):
-    return self._environment.discount_spec()
-
-  def close(self):
-    self._environment.close()
 
 
 class ActorNode:

@@ -11,32 +11,24 @@ from absl import app
 from absl import flags
 
 from environments import make_environment
+from environments import wrapper
 from launch import local
 
 _RAISE_AFTER_STEPS = flags.DEFINE_integer('raise_after_steps', 30, 'Steps before the faulty environments raise.')
 
 
-class RaisingEnvironment(dm_env.Environment):
+class RaisingEnvironment(wrapper.EnvironmentWrapper):
   """Behaves like `environment` for `raise_after_steps` steps, then raises on every step."""
 
   def __init__(self, environment: dm_env.Environment, raise_after_steps: int):
-    self._environment = environment
+    super().__init__(environment)
     self._steps_left = raise_after_steps
-
-  def reset(self):
-    return self._environment.reset()
 
   def step(self, action):
     self._steps_left -= 1
     if self._steps_left < 0:
       raise RuntimeError('injected environment failure')
     return self._environment.step(action)
-
-  def observation_spec(self):
-    return self._environment.observation_spec()
-
-  def action_spec(self):
-    return self._environment.action_spec()
 
 
 @dataclasses.dataclass(frozen=True)
