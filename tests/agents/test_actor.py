@@ -11,8 +11,8 @@ from acme.utils import loggers
 
 from agents.muzero import actor as actor_lib
 from agents.muzero import agent as agent_lib
-from tests.agents import conftest
 from tests.agents import fakes
+from tests.agents import helpers
 
 GAMMA = 0.997
 
@@ -21,7 +21,7 @@ def test_environment_loop_writes_every_start_position_with_the_signature(make_re
   # Episodes of 4 actions; items of K + n + 1 = 5 rows are longer than an episode, so every item
   # runs into the final row and padding.
   environment = fakes.CountingEnvironment(episode_length=4)
-  replay = make_replay(environment, conftest.tiny_config())
+  replay = make_replay(environment, helpers.tiny_config())
   network = replay.builder.make_network()
   actor = replay.builder.make_actor(network, [replay.builder.make_adder(replay.client)])
   loop = acme.EnvironmentLoop(environment, actor, logger=loggers.NoOpLogger())
@@ -57,9 +57,9 @@ def test_environment_loop_writes_every_start_position_with_the_signature(make_re
 
 def test_truncated_episodes_store_the_bootstrap_value(make_replay):
   environment = fakes.CountingEnvironment(episode_length=3, truncate=True)
-  replay = make_replay(environment, conftest.tiny_config())
+  replay = make_replay(environment, helpers.tiny_config())
   network = replay.builder.make_network()
-  conftest.set_value_bias(network, 3.0)
+  helpers.set_value_bias(network, 3.0)
   actor = replay.builder.make_actor(network, [replay.builder.make_adder(replay.client)])
   acme.EnvironmentLoop(environment, actor, logger=loggers.NoOpLogger()).run(num_episodes=1)
   final_value = network.initial_inference(tf.constant([[3.0, 1.0]])).value.numpy()[0]
@@ -76,7 +76,7 @@ def test_truncated_episodes_store_the_bootstrap_value(make_replay):
 
 def test_batched_loop_steps_environments_of_different_lengths(make_replay):
   environments = [fakes.CountingEnvironment(episode_length=length) for length in (2, 3, 5)]
-  replay = make_replay(environments[0], conftest.tiny_config())
+  replay = make_replay(environments[0], helpers.tiny_config())
   adders = [replay.builder.make_adder(replay.client) for _ in environments]
   actor = replay.builder.make_actor(replay.builder.make_network(), adders, num_environments=3)
   counter = counting.Counter()
@@ -118,7 +118,7 @@ def test_sample_actions_follows_the_temperature():
 ])
 def test_non_finite_timestep_stops_the_agent_before_it_is_stored(field, bad_step, value, message):
   environment = fakes.NonFiniteEnvironment(field, bad_step, value)
-  agent = agent_lib.MuZero(specs.make_environment_spec(environment), conftest.tiny_config(),
+  agent = agent_lib.MuZero(specs.make_environment_spec(environment), helpers.tiny_config(),
                            learner_logger=loggers.NoOpLogger())
   try:
     loop = acme.EnvironmentLoop(environment, agent, logger=loggers.NoOpLogger())

@@ -14,8 +14,8 @@ from agents.muzero import config as config_lib
 from agents.muzero import learning
 from agents.muzero import replay as replay_lib
 from environments import make_environment
-from tests.agents import conftest
 from tests.agents import fakes
+from tests.agents import helpers
 
 
 def filled_replay(make_replay, config, num_episodes=3):
@@ -36,7 +36,7 @@ def make_learner(replay, network=None, dataset=None, **kwargs):
 
 def test_priorities_written_back_set_the_sampling_probabilities(make_replay):
   # 12 items; a batch of 8 re-prioritises some of them, alpha = 1.
-  replay = filled_replay(make_replay, conftest.tiny_config(batch_size=8))
+  replay = filled_replay(make_replay, helpers.tiny_config(batch_size=8))
   learner = make_learner(replay)
   learner.step()
   keys, priorities = learner.last_priorities
@@ -57,7 +57,7 @@ def test_priorities_written_back_set_the_sampling_probabilities(make_replay):
 def test_uniform_replay_gets_no_priority_writes(make_replay):
   # alpha = 0 never reads priorities: the items keep the priority they entered with (1 under
   # 'max' before any learner step), while the learner still publishes its batch maximum.
-  replay = filled_replay(make_replay, conftest.tiny_config(batch_size=8, priority_exponent=0.0))
+  replay = filled_replay(make_replay, helpers.tiny_config(batch_size=8, priority_exponent=0.0))
   learner = make_learner(replay)
   learner.step()
   samples = replay.sample_every_item(12)
@@ -67,9 +67,9 @@ def test_uniform_replay_gets_no_priority_writes(make_replay):
 
 
 def test_learner_priority_is_value_error_at_the_first_position(make_replay):
-  replay = filled_replay(make_replay, conftest.tiny_config(batch_size=4), num_episodes=1)
+  replay = filled_replay(make_replay, helpers.tiny_config(batch_size=4), num_episodes=1)
   network = replay.builder.make_network()
-  conftest.set_value_bias(network, 2.0)
+  helpers.set_value_bias(network, 2.0)
   config = replay.builder.config
   # Run the step on a known sample: the value the priority uses is the network's before update.
   sample = next(replay.builder.make_dataset_iterator(replay.address))
@@ -90,11 +90,11 @@ def test_learner_priority_is_value_error_at_the_first_position(make_replay):
 
 
 def test_target_network_bootstraps_from_stored_observations(make_replay):
-  config = conftest.tiny_config(batch_size=4, target_update_period=3)
+  config = helpers.tiny_config(batch_size=4, target_update_period=3)
   replay = filled_replay(make_replay, config, num_episodes=1)
   network = replay.builder.make_network()
   # A fresh network's values are all about 0, which would not tell the target's from zeros.
-  conftest.set_value_bias(network, 1.0)
+  helpers.set_value_bias(network, 1.0)
   sample = next(replay.builder.make_dataset_iterator(replay.address))
   learner = make_learner(replay, network, dataset=iter([sample] * 4))
   learner.step()  # Copies the network into the target network at step 0.
@@ -102,7 +102,7 @@ def test_target_network_bootstraps_from_stored_observations(make_replay):
   for got, want in zip(target.variables, network.variables):
     assert got is not want
   observation = sample.data['bootstrap_observation']
-  conftest.set_value_bias(network, 2.0)  # The online network moves on; the target does not.
+  helpers.set_value_bias(network, 2.0)  # The online network moves on; the target does not.
   values = learner._bootstrap_values(sample.data).numpy()  # pylint: disable=protected-access
   assert np.abs(values).min() > 0.1
   np.testing.assert_allclose(values.reshape(-1), target.initial_inference(
@@ -118,7 +118,7 @@ def test_target_network_bootstraps_from_stored_observations(make_replay):
 
 
 def test_get_variables_honours_names(make_replay):
-  replay = filled_replay(make_replay, conftest.tiny_config(), num_episodes=1)
+  replay = filled_replay(make_replay, helpers.tiny_config(), num_episodes=1)
   network = replay.builder.make_network()
   learner = make_learner(replay, network)
   groups = network.variable_groups()
@@ -132,7 +132,7 @@ def test_get_variables_honours_names(make_replay):
 
 
 def test_checkpoint_restores_network_optimizer_and_step(make_replay, tmp_path):
-  replay = filled_replay(make_replay, conftest.tiny_config(), num_episodes=2)
+  replay = filled_replay(make_replay, helpers.tiny_config(), num_episodes=2)
   learner = make_learner(replay, checkpoint_directory=str(tmp_path))
   assert learner.restore_checkpoint() is False
   learner.step()
@@ -158,7 +158,7 @@ def test_checkpoint_restores_network_optimizer_and_step(make_replay, tmp_path):
 
 
 def test_non_finite_loss_is_refused_before_the_update(make_replay, tmp_path):
-  replay = filled_replay(make_replay, conftest.tiny_config(batch_size=4), num_episodes=1)
+  replay = filled_replay(make_replay, helpers.tiny_config(batch_size=4), num_episodes=1)
   good = next(replay.builder.make_dataset_iterator(replay.address))
   reward = good.data['reward'].numpy().copy()
   reward[0, 0] = np.nan  # Row 0 is a decision row: its reward reaches value and reward losses.
@@ -186,7 +186,7 @@ def test_non_finite_loss_is_refused_before_the_update(make_replay, tmp_path):
 
 
 def test_checkpoint_of_non_finite_weights_is_refused_and_the_last_one_kept(make_replay, tmp_path):
-  replay = filled_replay(make_replay, conftest.tiny_config(), num_episodes=1)
+  replay = filled_replay(make_replay, helpers.tiny_config(), num_episodes=1)
   network = replay.builder.make_network()
   learner = make_learner(replay, network, checkpoint_directory=str(tmp_path))
   learner.step()

@@ -11,8 +11,8 @@ import search
 from agents.muzero import agent as agent_lib
 from agents.muzero import config as config_lib
 from agents.muzero import reanalyze
-from tests.agents import conftest
 from tests.agents import fakes
+from tests.agents import helpers
 
 
 class ObservationEchoActor:
@@ -74,7 +74,7 @@ def test_items_without_the_rows_reanalysis_reads_are_refused():
 def reanalysing_agent(**overrides):
   # Uniform replay, so that reading back every item of the priority table is certain.
   environment = fakes.CountingEnvironment(episode_length=4)
-  config = conftest.tiny_config(reanalyze_fraction=0.5, reanalyze_batch_size=4,
+  config = helpers.tiny_config(reanalyze_fraction=0.5, reanalyze_batch_size=4,
                                 reanalyze_samples_per_insert=2.0, samples_per_insert=4.0,
                                 priority_exponent=0.0, importance_sampling_exponent=0.0,
                                 **overrides)
@@ -85,7 +85,7 @@ def reanalysing_agent(**overrides):
 def replayed_items(agent):
   """Every item of the agent's priority table, by key."""
   size = agent.replay_client.server_info()['priority_table'].current_size
-  return {int(s.info.key): s for s in conftest.sample_every_item(
+  return {int(s.info.key): s for s in helpers.sample_every_item(
       agent.replay_client, 'priority_table', size)}
 
 
@@ -148,11 +148,11 @@ def test_learner_batch_is_the_replays_share_then_the_reanalysed_items_under_thei
 def test_config_refuses_reanalyze_fractions_that_leave_a_source_empty(fraction):
   # batch_size 8: 0.01 rounds to no reanalysed item, 1.0 to no replay item.
   with pytest.raises(ValueError, match='reanalyze_fraction'):
-    conftest.tiny_config(reanalyze_fraction=fraction)
+    helpers.tiny_config(reanalyze_fraction=fraction)
 
 
 def test_batch_split():
-  config = conftest.tiny_config(batch_size=128, reanalyze_fraction=0.25)
+  config = helpers.tiny_config(batch_size=128, reanalyze_fraction=0.25)
   assert config.batch_split == (96, 32)
-  assert conftest.tiny_config(batch_size=128).batch_split == (128, 0)
+  assert helpers.tiny_config(batch_size=128).batch_split == (128, 0)
   assert config_lib.with_overrides(config, 'reanalyze_fraction=0.5').batch_split == (64, 64)

@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 from agents.muzero import replay
-from tests.agents import conftest
 from tests.agents import fakes
+from tests.agents import helpers
 
 # One 6-step episode (rows 0..5 are decisions, row 6 the final observation, then padding rows
 # that repeat the final row): rewards u_0..u_5 = 1, 2, 3, 4, 5, 8; root values 10 .. 60.
@@ -168,7 +168,7 @@ def test_search_priorities_use_the_items_own_window(make_replay):
   #   z_t = u_t + gamma u_{t+1} + gamma^2 v_{t+2} for t + 2 <= 7 (and the terminal cuts later).
   # Each item's priority must be |v_t - z_t| of its own rows (the earlier adder gave every item
   # written mid-episode the priority of the window one row earlier).
-  config = conftest.tiny_config(initial_priority='search')
+  config = helpers.tiny_config(initial_priority='search')
   environment = fakes.CountingEnvironment(episode_length=8)
   replay_fixture = make_replay(environment, config)
   writer = replay_fixture.builder.make_adder(replay_fixture.client)
@@ -198,7 +198,7 @@ def test_new_items_enter_at_the_learners_max_priority(make_replay):
   # 'max' (the default): every item gets the writer's max_priority, whatever its values; with
   # 'search' and zero values, an item without rewards would enter at priority_epsilon.
   environment = fakes.CountingEnvironment(episode_length=4)
-  replay_fixture = make_replay(environment, conftest.tiny_config())
+  replay_fixture = make_replay(environment, helpers.tiny_config())
   writer = replay_fixture.builder.make_adder(replay_fixture.client)
   writer.max_priority = 3.5
   write_episode(writer, environment, [0.0] * 4)
@@ -210,7 +210,7 @@ def test_writer_stores_the_columns_of_the_signature(make_replay):
   # Truncated episode of 3 actions, K = n = 2 with a target network and the consistency loss:
   # 5 observations per item and the bootstrap observations of rows t + 2 .. t + 4, which past
   # the end repeat the final observation [3, 1] with its value.
-  config = conftest.tiny_config(target_update_period=5, consistency_loss_weight=1.0)
+  config = helpers.tiny_config(target_update_period=5, consistency_loss_weight=1.0)
   environment = fakes.CountingEnvironment(episode_length=3, truncate=True)
   replay_fixture = make_replay(environment, config)
   writer = replay_fixture.builder.make_adder(replay_fixture.client)

@@ -9,7 +9,7 @@ from acme.utils import loggers
 
 import networks
 from agents.muzero import agent as agent_lib
-from tests.agents import conftest
+from tests.agents import helpers
 from tests.agents import user_environments
 
 LEARNER_STEPS = 3
@@ -25,7 +25,7 @@ def test_agent_learns_from_environment_of_any_dtypes(make_environment):
   spec = specs.make_environment_spec(environment)
   # torso 'auto' so that the network picks its torso from the (rank-2) observation spec; the
   # target network and consistency loss read replayed observations in the learner's graph.
-  config = conftest.tiny_config(
+  config = helpers.tiny_config(
       network=networks.NetworkConfig(value_support_size=5, reward_support_size=5, latent_size=8,
                                      mlp_width=16),
       target_update_period=2, consistency_loss_weight=1.0)

@@ -12,7 +12,7 @@ from agents.muzero import config as config_lib
 from environments import make_environment
 from launch import nodes
 from launch import variable_server as variable_server_lib
-from tests.agents import conftest
+from tests.agents import helpers
 from tests.agents import fakes
 
 LEARNER_STEP = 7
@@ -32,7 +32,7 @@ def make_evaluator(config, environment_factory, run_dir, num_episodes):
 
 def test_single_player_evaluation_is_the_mean_greedy_return(tmp_path):
   # Every episode of the counting environment pays 1 + 2 + 3 + 4 = 10, whatever the actions.
-  evaluator = make_evaluator(conftest.tiny_config(),
+  evaluator = make_evaluator(helpers.tiny_config(),
                              lambda seed: fakes.CountingEnvironment(episode_length=4), tmp_path,
                              num_episodes=2)
   figures = evaluator.evaluate()
@@ -43,7 +43,7 @@ def test_single_player_evaluation_is_the_mean_greedy_return(tmp_path):
 
 def test_a_stop_abandons_the_evaluation_without_logging_it(tmp_path):
   # Episodes of 1000 steps: the stop asked after the third search ends the evaluation there.
-  evaluator = make_evaluator(conftest.tiny_config(),
+  evaluator = make_evaluator(helpers.tiny_config(),
                              lambda seed: fakes.CountingEnvironment(episode_length=1000), tmp_path,
                              num_episodes=2)
   calls = []
