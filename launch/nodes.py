@@ -8,7 +8,7 @@ import json
 import os
 import threading
 import time
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import dm_env
 import launchpad as lp
@@ -58,6 +58,14 @@ def exit_if_own_process() -> None:
                                                lp.LaunchType.TEST_MULTI_PROCESSING,
                                                lp.LaunchType.VERTEX_AI):
     pinned_stack.exit_without_teardown(0)
+
+
+def actor_environment_seeds(seed: int, restarts: int, count: int) -> List[int]:
+  """Seeds of an actor's `count` environments after `restarts` restarts (the first also seeds its
+  search): each restart takes seeds no earlier environment had, so it does not replay the same
+  episodes."""
+  base = seed + 10_000 * restarts
+  return [base + index for index in range(count)]
 
 
 class ReplayNode(lp.ReverbNode):
@@ -305,12 +313,11 @@ class ActorNode:
       # writers now: Acme's adders otherwise flush in `__del__`, 10 s each when it is slow.
       self._actor.close()
     count = self._builder.config.envs_per_actor
-    base_seed = self._seed + 10_000 * self._restarts
-    environments = [_FaultTaggingEnvironment(self._environment_factory(base_seed + index))
-                    for index in range(count)]
+    seeds = actor_environment_seeds(self._seed, self._restarts, count)
+    environments = [_FaultTaggingEnvironment(self._environment_factory(seed)) for seed in seeds]
     adders = [self._builder.make_adder(self._replay) for _ in range(count)]
     self._actor = self._builder.make_actor(self._network, adders, variable_source=self._variable_server,
-                                           num_environments=count, seed=base_seed,
+                                           num_environments=count, seed=seeds[0],
                                            environment_name=self._environment_name)
     return actor_lib.BatchedEnvironmentLoop(environments, self._actor, counter=self._counter,
                                             logger=self._logger)

@@ -64,7 +64,7 @@ class RunSettings:
     num_reanalyzers: M reanalyzer nodes (`launch.reanalyzer_node`); needed, at least one, exactly
       when the config's reanalyze_fraction is > 0 (the learner waits for reanalysed items).
     resume: restore learner, counter and replay from `run_dir` instead of starting afresh.
-    seed: actor i seeds its environments and search from seed + 1000 (i + 1).
+    seed: actor i seeds its environments and search from `worker_seed(seed, i)`.
     stopping_rule: when the monitor ends the run.
     publish_period: learner steps between two weight publications to the variable server.
     checkpoint_period_s: seconds between periodic checkpoints (learner, counter, replay).
@@ -91,6 +91,12 @@ class RunSettings:
   eval_period_s: float = 20.0
   actor_threads: int = 1
   learner_threads: Optional[int] = None
+
+
+def worker_seed(seed: int, worker_index: int) -> int:
+  """The seed of worker `worker_index` (the N actors, then the reanalyzers): seed + 1000 (i + 1),
+  from which an actor seeds its environments (`nodes.actor_environment_seeds`) and its search."""
+  return seed + 1000 * (worker_index + 1)
 
 
 def make_program(config: config_lib.MuZeroConfig, environment_factory, settings: RunSettings,
@@ -127,7 +133,7 @@ def make_program(config: config_lib.MuZeroConfig, environment_factory, settings:
     actors = [program.add_node(lp.CourierNode(
         nodes.ActorNode, actor_id, config, environment_spec, environment_factory, replay,
         variable_server, fail_fast_handle(counter_node), run_dir,
-        settings.seed + 1000 * (actor_id + 1), settings.actor_threads))
+        worker_seed(settings.seed, actor_id), settings.actor_threads))
               for actor_id in range(settings.num_actors)]
   if settings.num_reanalyzers:
     with program.group('reanalyzer'):
@@ -135,7 +141,7 @@ def make_program(config: config_lib.MuZeroConfig, environment_factory, settings:
         program.add_node(lp.CourierNode(
             reanalyzer_node.ReanalyzerNode, reanalyzer_id, config, environment_spec, replay,
             variable_server, fail_fast_handle(counter_node),
-            settings.seed + 1000 * (settings.num_actors + reanalyzer_id + 1),
+            worker_seed(settings.seed, settings.num_actors + reanalyzer_id),
             settings.actor_threads))
   with program.group('evaluator'):
     evaluator = program.add_node(lp.CourierNode(

@@ -13,6 +13,8 @@ from absl import flags
 from environments import make_environment
 from environments import wrapper
 from launch import local
+from launch import nodes
+from launch import program as program_lib
 
 _RAISE_AFTER_STEPS = flags.DEFINE_integer('raise_after_steps', 30, 'Steps before the faulty environments raise.')
 
@@ -48,8 +50,8 @@ class FaultyFactory:
 def main(argv):
   del argv
   config, factory, settings, launch_type = local.settings_from_flags()
-  # Actor 0's first environments get seeds seed + 1000 + index (launch.program).
-  first_actor_seeds = frozenset(settings.seed + 1000 + index for index in range(config.envs_per_actor))
+  first_actor_seeds = frozenset(nodes.actor_environment_seeds(
+      program_lib.worker_seed(settings.seed, 0), restarts=0, count=config.envs_per_actor))
   faulty = FaultyFactory(factory.environment_id, first_actor_seeds, _RAISE_AFTER_STEPS.value)
   local.exit_now(local.run(config, faulty, settings, launch_type, f'{factory.environment_id} (faulty actor 0)'))
 
