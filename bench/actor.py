@@ -10,7 +10,6 @@ environments) per wall-clock second over `--seconds`.
   python -m bench.actor [--batch_sizes=1,16,64] [--num_simulations=50] [--seconds=10] [--json]
 """
 
-import argparse
 import dataclasses
 import json
 import os
@@ -21,12 +20,15 @@ from typing import Optional
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import reverb  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from acme import specs  # pylint: disable=g-import-not-at-top,wrong-import-position
 from acme.utils import loggers  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from agents.muzero import actor as actor_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import builder as builder_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import make_environment  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
@@ -64,15 +66,19 @@ def measure(batch_size: int, num_simulations: int, seconds: float, seed: int = 0
           'compile_s': compile_s, 'timed_s': elapsed}
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--batch_sizes', default='1,16,64')
-  parser.add_argument('--num_simulations', type=int, default=50)
-  parser.add_argument('--seconds', type=float, default=10.0, help='timed seconds per batch size')
-  parser.add_argument('--json', action='store_true', help='one JSON object per line on stdout')
-  args = parser.parse_args()
-  print(f'command: python -m bench.actor {" ".join(sys.argv[1:])}'.rstrip(), file=sys.stderr)
-  for batch_size in (int(b) for b in args.batch_sizes.split(',')):
+def define_flags() -> None:
+  """The command line of `python -m bench.actor`."""
+  flags.DEFINE_list('batch_sizes', ['1', '16', '64'], 'Environments of the actor, one run each.')
+  flags.DEFINE_integer('num_simulations', 50, 'Simulations per search.', lower_bound=1)
+  flags.DEFINE_float('seconds', 10.0, 'Timed seconds per batch size.')
+  flags.DEFINE_bool('json', False, 'One JSON object per line on stdout.')
+
+
+def main(argv):
+  del argv
+  args = flags.FLAGS
+  print(f'command: {harness.command_line("bench.actor")}', file=sys.stderr)
+  for batch_size in (int(b) for b in args.batch_sizes):
     result = measure(batch_size, args.num_simulations, args.seconds)
     if args.json:
       print(json.dumps(result), flush=True)
@@ -84,4 +90,5 @@ def main():
 
 
 if __name__ == '__main__':
-  main()
+  define_flags()
+  app.run(main)

@@ -18,48 +18,47 @@ figures in BENCHMARKS.md were taken:
       --learner_steps=1 --warmup_steps=1
 """
 
-import argparse
 import dataclasses
 import json
 import os
-import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
+
 from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bench import actor as actor_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bench import learner as learner_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import atari  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-COMMAND = 'OMP_NUM_THREADS=1 taskset -c 1 python -m bench.atari'
+
+def define_flags() -> None:
+  """The command line of `python -m bench.atari`."""
+  flags.DEFINE_string('game', 'Pong', 'ALE game name, as in atari:<game>.')
+  flags.DEFINE_enum('size', config_lib.ATARI_SIZES[0], config_lib.ATARI_SIZES,
+                    'Size of the atari() preset.')
+  flags.DEFINE_integer('envs', None, "Environments of the actor (default: the preset's "
+                       'envs_per_actor).', lower_bound=1)
+  flags.DEFINE_float('seconds', 60.0, 'Timed seconds of acting; 0 skips it.')
+  flags.DEFINE_list('batch_sizes', ['32', '256'], 'Learner batch sizes; empty skips the learner.')
+  flags.DEFINE_integer('learner_steps', 10, 'Timed learner steps per batch size.', lower_bound=1)
+  flags.DEFINE_integer('warmup_steps', 3, 'Untimed learner steps first (tracing); at least 1.',
+                       lower_bound=1)
+  flags.DEFINE_bool('json', False, 'One JSON object per line on stdout.')
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--game', default='Pong', help='ALE game name, as in atari:<game>')
-  parser.add_argument('--size', default=config_lib.ATARI_SIZES[0], choices=config_lib.ATARI_SIZES,
-                      help='size of the atari() preset')
-  parser.add_argument('--envs', type=int, default=None,
-                      help="environments of the actor (default: the preset's envs_per_actor)")
-  parser.add_argument('--seconds', type=float, default=60.0, help='timed seconds of acting; 0 skips it')
-  parser.add_argument('--batch_sizes', default='32,256',
-                      help='comma-separated learner batch sizes; empty skips the learner')
-  parser.add_argument('--learner_steps', type=int, default=10, help='timed learner steps per batch size')
-  parser.add_argument('--warmup_steps', type=int, default=3,
-                      help='untimed learner steps first (tracing); at least 1')
-  parser.add_argument('--json', action='store_true', help='one JSON object per line on stdout')
-  args = parser.parse_args()
-  batch_sizes = [int(size) for size in args.batch_sizes.split(',') if size]
-  if args.envs is not None and args.envs < 1:
-    parser.error(f'--envs={args.envs} is not allowed; it must be >= 1')
-  if min([args.learner_steps, args.warmup_steps] + batch_sizes) < 1:
-    parser.error('--learner_steps, --warmup_steps and every --batch_sizes entry must be >= 1')
-  learner_bench.limit_threads(1)
-  cores = sorted(os.sched_getaffinity(0))
-  if len(cores) != 1 or os.environ.get('OMP_NUM_THREADS') != '1':
-    print(f'warning: not pinned to one core (cores {cores}, OMP_NUM_THREADS='
-          f'{os.environ.get("OMP_NUM_THREADS")}); run: {COMMAND}', file=sys.stderr)
-  print(f'command: {COMMAND} {" ".join(sys.argv[1:])}'.rstrip(), flush=True)
+def main(argv):
+  del argv
+  args = flags.FLAGS
+  batch_sizes = [int(size) for size in args.batch_sizes]
+  if batch_sizes and min(batch_sizes) < 1:
+    raise app.UsageError(f'--batch_sizes={",".join(args.batch_sizes)} is not allowed; every '
+                         'entry must be >= 1.')
+  harness.limit_threads(1)
+  cores = harness.warn_unless_pinned('bench.atari')
+  print(f'command: {harness.command_line("bench.atari", pinned=True)}', flush=True)
   config = config_lib.atari(args.size)
   environment_id = f'atari:{args.game}'
   network = config.network
@@ -92,4 +91,5 @@ def _report(as_json: bool, part: str, result: dict, describe) -> None:
 
 
 if __name__ == '__main__':
-  main()
+  define_flags()
+  app.run(main)

@@ -11,12 +11,10 @@ the pieces fit and how fast they run. Threads are fixed by --threads.
       [--learner_batch_size=16] [--threads=2] [--moves=2]
 """
 
-import argparse
 import dataclasses
 import itertools
 import os
 import resource
-import sys
 import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -24,28 +22,24 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 import reverb  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from acme import specs  # pylint: disable=g-import-not-at-top,wrong-import-position
 from acme.utils import loggers  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from agents.muzero import builder as builder_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from bench import learner as learner_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import make_environment  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
-def _parse_args() -> argparse.Namespace:
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--games', default='go(board_size=9),chess',
-                      help="comma-separated OpenSpiel games (default: %(default)s)")
-  parser.add_argument('--batch_size', type=int, default=1, help='games searched at once')
-  parser.add_argument('--learner_batch_size', type=int, default=16)
-  parser.add_argument('--threads', type=int, default=2, help='TensorFlow threads')
-  parser.add_argument('--moves', type=int, default=2, help='timed searches per game')
-  args = parser.parse_args()
-  for name in ('batch_size', 'learner_batch_size', 'threads', 'moves'):
-    if getattr(args, name) < 1:
-      parser.error(f'--{name}={getattr(args, name)} is not allowed; it must be >= 1.')
-  return args
+def define_flags() -> None:
+  """The command line of `python -m bench.board_games`."""
+  flags.DEFINE_string('games', 'go(board_size=9),chess', 'Comma-separated OpenSpiel games.')
+  flags.DEFINE_integer('batch_size', 1, 'Games searched at once.', lower_bound=1)
+  flags.DEFINE_integer('learner_batch_size', 16, 'Batch of the timed learner step.', lower_bound=1)
+  flags.DEFINE_integer('threads', 2, 'TensorFlow threads.', lower_bound=1)
+  flags.DEFINE_integer('moves', 2, 'Timed searches per game.', lower_bound=1)
 
 
 def _games(text: str):
@@ -134,13 +128,15 @@ def _sample_info(batch_size: int) -> reverb.SampleInfo:
                            priority=tf.ones([batch_size], tf.float64))
 
 
-def main():
-  args = _parse_args()
-  learner_bench.limit_threads(args.threads)
-  print(f'command: python -m bench.board_games {" ".join(sys.argv[1:])}'.rstrip(), flush=True)
+def main(argv):
+  del argv
+  args = flags.FLAGS
+  harness.limit_threads(args.threads)
+  print(f'command: {harness.command_line("bench.board_games")}', flush=True)
   for game in _games(args.games):
     print(measure(game, args), flush=True)
 
 
 if __name__ == '__main__':
-  main()
+  define_flags()
+  app.run(main)

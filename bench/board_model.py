@@ -14,16 +14,17 @@ The network is `config.board_game(game)`'s with `head_channels` replaced. Tensor
 `--threads` threads.
 """
 
-import argparse
 import dataclasses
 import json
 import os
-import sys
 import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-from bench import learner as learner_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 from launch import pinned_stack  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
@@ -32,23 +33,10 @@ def random_games(environment, num_games: int, rng, adder=None):
 
   With an adder, the games go to the replay as the actor would write them.
   """
-  import numpy as np  # pylint: disable=g-import-not-at-top
   positions = []
-  num_actions = environment.action_spec().num_values
+  record = lambda timestep: positions.append((timestep.observation, environment.state.clone()))
   for _ in range(num_games):
-    timestep = environment.reset()
-    if adder is not None:
-      adder.add_first(timestep)
-    while not timestep.last():
-      legal = np.flatnonzero(timestep.observation['legal_actions'])
-      positions.append((timestep.observation, environment.state.clone()))
-      action = rng.choice(legal)
-      timestep = environment.step(action)
-      if adder is not None:
-        policy = np.zeros(num_actions, np.float32)
-        policy[legal] = 1.0 / len(legal)
-        adder.add(np.int32(action), timestep, {'search_policy': policy,
-                                               'root_value': np.float32(0.0)})
+    harness.play_random_episode(environment, rng, adder, on_decision=record)
   return positions
 
 
@@ -132,28 +120,32 @@ def measure(game: str, head_channels: int, args) -> list:
   return rows
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--game', default='tic_tac_toe', help='OpenSpiel two-player game')
-  parser.add_argument('--head_channels', default='2,32',
-                      help='comma-separated widths of the heads\' 1x1 convolution to compare')
-  parser.add_argument('--games', type=int, default=3000, help='random games in the replay')
-  parser.add_argument('--probe_games', type=int, default=300, help='held-out random games')
-  parser.add_argument('--steps', type=int, default=3000, help='learner steps per model')
-  parser.add_argument('--eval_every', type=int, default=500)
-  parser.add_argument('--threads', type=int, default=1)
-  parser.add_argument('--seed', type=int, default=0)
-  parser.add_argument('--json', action='store_true', help='make the last stdout line a JSON summary')
-  args = parser.parse_args()
+def define_flags() -> None:
+  """The command line of `python -m bench.board_model`."""
+  flags.DEFINE_string('game', 'tic_tac_toe', 'OpenSpiel two-player game.')
+  flags.DEFINE_list('head_channels', ['2', '32'], "Widths of the heads' 1x1 convolution to "
+                    'compare, one model each.')
+  flags.DEFINE_integer('games', 3000, 'Random games in the replay.', lower_bound=1)
+  flags.DEFINE_integer('probe_games', 300, 'Held-out random games.', lower_bound=1)
+  flags.DEFINE_integer('steps', 3000, 'Learner steps per model.', lower_bound=1)
+  flags.DEFINE_integer('eval_every', 500, 'Learner steps between two scorings.', lower_bound=1)
+  flags.DEFINE_integer('threads', 1, 'TensorFlow threads.', lower_bound=1)
+  flags.DEFINE_integer('seed', 0, 'Seeds the games, the network and the learner.')
+  flags.DEFINE_bool('json', False, 'Make the last stdout line a JSON summary.')
+
+
+def main(argv):
+  del argv
+  args = flags.FLAGS
   try:
-    widths = [int(width) for width in args.head_channels.split(',')]
+    widths = [int(width) for width in args.head_channels]
   except ValueError:
-    parser.error(f'--head_channels={args.head_channels!r} is not allowed; allowed: comma-separated '
-                 'ints >= 1, e.g. 2,32.')
-  if min(widths) < 1 or min(args.games, args.probe_games, args.steps, args.eval_every) < 1:
-    parser.error('--head_channels, --games, --probe_games, --steps and --eval_every must be >= 1.')
-  learner_bench.limit_threads(args.threads)
-  print(f'command: python -m bench.board_model {" ".join(sys.argv[1:])}'.rstrip(), flush=True)
+    widths = []
+  if not widths or min(widths) < 1:
+    raise app.UsageError(f'--head_channels={",".join(args.head_channels)} is not allowed; '
+                         'allowed: comma-separated ints >= 1, e.g. 2,32.')
+  harness.limit_threads(args.threads)
+  print(f'command: {harness.command_line("bench.board_model")}', flush=True)
   summary = {width: measure(args.game, width, args)[-1] for width in widths}
   print(('' if args.json else 'summary: ') + json.dumps(summary), flush=True)
   # The agent's Reverb dataset iterators could block interpreter teardown.
@@ -161,4 +153,5 @@ def main():
 
 
 if __name__ == '__main__':
-  main()
+  define_flags()
+  app.run(main)

@@ -11,40 +11,26 @@ per N and nothing else on stdout.
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
-import time
 
 import numpy as np
 from absl import app
 from absl import flags
 
-from launch import status as status_lib
-
-_NUM_ACTORS = flags.DEFINE_list('num_actors', ['1', '2', '4'], 'Actor counts to measure.')
-_ENVS_PER_ACTOR = flags.DEFINE_integer('envs_per_actor', 16, 'Environments per actor.')
-_SECONDS = flags.DEFINE_integer('seconds', 120, 'Length of each run.')
-_JSON = flags.DEFINE_bool('json', False, 'Print one JSON object per run and nothing else.')
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from bench import harness
 
 
 def measure(num_actors: int, envs_per_actor: int, seconds: int) -> dict:
   run_dir = tempfile.mkdtemp(prefix=f'bench-distributed-{num_actors}-')
-  command = [sys.executable, '-m', 'launch.local', '--launch_type=local_mp', f'--run_dir={run_dir}',
-             f'--num_actors={num_actors}', f'--envs_per_actor={envs_per_actor}',
-             f'--max_seconds={seconds}', '--env=gym:CartPole-v1']
-  process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
   samples = []
-  path = os.path.join(run_dir, 'status.json')
-  while process.poll() is None:
-    time.sleep(2)
-    if os.path.exists(path):
-      status = status_lib.read_status(path)
-      if status.state == 'running' and status.wall_s > seconds / 2:
-        samples.append(status)
+
+  def keep_second_half(status) -> None:
+    if status.state == 'running' and status.wall_s > seconds / 2:
+      samples.append(status)
+
+  harness.run_launcher(['--launch_type=local_mp', f'--num_actors={num_actors}',
+                        f'--envs_per_actor={envs_per_actor}', f'--max_seconds={seconds}',
+                        '--env=gym:CartPole-v1'], run_dir, keep_second_half)
   if not samples:
     raise RuntimeError(f'no status samples from {run_dir}; see its logs.')
   staleness = [s.weight_staleness for s in samples if s.weight_staleness is not None]
@@ -60,15 +46,23 @@ def measure(num_actors: int, envs_per_actor: int, seconds: int) -> dict:
   }
 
 
+def define_flags() -> None:
+  """The command line of `python -m bench.distributed`."""
+  flags.DEFINE_list('num_actors', ['1', '2', '4'], 'Actor counts to measure.')
+  flags.DEFINE_integer('envs_per_actor', 16, 'Environments per actor.', lower_bound=1)
+  flags.DEFINE_integer('seconds', 120, 'Length of each run.', lower_bound=1)
+  flags.DEFINE_bool('json', False, 'Print one JSON object per run and nothing else.')
+
+
 def main(argv):
   del argv
-  command = 'python -m bench.distributed ' + ' '.join(sys.argv[1:])
-  if not _JSON.value:
+  command = harness.command_line('bench.distributed')
+  if not flags.FLAGS.json:
     print(f'# {command}  ({os.cpu_count()} cores, local_mp, CartPole preset)')
     print(f'{"actors":>6} {"envs":>5} {"env steps/s":>12} {"learner steps/s":>16} {"staleness med/p90/max":>22}')
-  for count in [int(value) for value in _NUM_ACTORS.value]:
-    result = measure(count, _ENVS_PER_ACTOR.value, _SECONDS.value)
-    if _JSON.value:
+  for count in [int(value) for value in flags.FLAGS.num_actors]:
+    result = measure(count, flags.FLAGS.envs_per_actor, flags.FLAGS.seconds)
+    if flags.FLAGS.json:
       print(json.dumps(result), flush=True)
     else:
       staleness = f'{result["staleness_median"]}/{result["staleness_p90"]}/{result["staleness_max"]}'
@@ -77,4 +71,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

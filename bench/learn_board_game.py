@@ -18,24 +18,19 @@ Outputs: progress lines; Acme CSV logs, the learner's checkpoint (for `bench.pla
 and learning_curve.png under `--output_dir`; with `--json`, the last stdout line is a JSON summary.
 """
 
-import argparse
 import dataclasses
 import json
 import os
-import sys
 import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
-from acme import specs  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from agents.muzero import actor as actor_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from agents.muzero import agent as agent_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import arena  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from agents.muzero import loggers as loggers_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from environments import make_environment  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import openspiel  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import opponents  # pylint: disable=g-import-not-at-top,wrong-import-position
 from launch import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -44,86 +39,68 @@ from launch import pinned_stack  # pylint: disable=g-import-not-at-top,wrong-imp
 
 def learn(args, output_dir: str):
   """Self-play training with periodic matches; returns (curve rows, summary)."""
-  tf.random.set_seed(args.seed)
   game = openspiel.load_two_player_game(args.game)
   config = config_lib.board_game(args.game)
   overrides = {'num_simulations': args.num_simulations,
                'num_exploration_moves': args.num_exploration_moves}
   config = dataclasses.replace(
       config, **{name: value for name, value in overrides.items() if value is not None})
-  num_envs = args.num_envs or config.envs_per_actor
-  environments = [make_environment(f'openspiel:{args.game}', seed=args.seed * 1000 + index)
-                  for index in range(num_envs)]
-  agent = agent_lib.MuZero(
-      specs.make_environment_spec(environments[0]), config, num_environments=num_envs,
-      seed=args.seed, checkpoint_directory=os.path.join(output_dir, 'learner'),
-      learner_logger=loggers_lib.make_logger('learner', output_dir, 'learner_steps',
-                                             time_delta=30.0))
-  loop = actor_lib.BatchedEnvironmentLoop(
-      environments, agent, logger=loggers_lib.make_logger('actor', output_dir, 'steps',
-                                                          time_delta=30.0))
-  evaluator = agent.make_evaluator(num_environments=args.eval_games, seed=args.seed)
+  agent, loop, evaluator = harness.make_self_play(
+      f'openspiel:{args.game}', config, args.num_envs or config.envs_per_actor, args.eval_games,
+      args.seed, output_dir, checkpoint=True)
   opponent = opponents.make_opponent(args.opponent, game, seed=args.seed,
                                      mcts_simulations=args.mcts_simulations)
-  start = time.time()
-  rows = []
-  while time.time() - start < args.time_budget_s:
-    loop.run(max_seconds=min(args.eval_every_s, args.time_budget_s - (time.time() - start)))
+  results = []
+
+  def evaluate():
     evaluator.update_and_wait()
-    result = arena.play_games(evaluator, game, opponent, args.eval_games)
-    row = {'wall_s': round(time.time() - start, 1), 'env_steps': agent.num_observations,
-           'learner_steps': agent.learner_steps, 'mean_score': round(result.mean_score, 3)}
-    row.update(result.counts())
-    rows.append(row)
-    print(f'[eval] {json.dumps(row)}', flush=True)
+    results.append(arena.play_games(evaluator, game, opponent, args.eval_games))
     agent.learner.save_checkpoint()
-    unbeaten = -1 not in result.scores
-    if args.stop_when_unbeaten and unbeaten:
-      break
-  print(result, flush=True)
-  summary = {'game': args.game, 'opponent': args.opponent, 'unbeaten': unbeaten, **rows[-1]}
+    return {'mean_score': round(results[-1].mean_score, 3), **results[-1].counts()}
+
+  unbeaten = lambda result: -1 not in result.scores
+  rows = harness.train_and_evaluate(
+      agent, loop, evaluate, args.eval_every_s, args.time_budget_s,
+      stop=lambda rows: args.stop_when_unbeaten and unbeaten(results[-1]))
+  print(results[-1], flush=True)
+  summary = {'game': args.game, 'opponent': args.opponent, 'unbeaten': unbeaten(results[-1]),
+             **rows[-1]}
   agent.close()
   return rows, summary
 
 
-def _positive(kind):
-  def parse(text):
-    value = kind(text)
-    if value <= 0:
-      raise argparse.ArgumentTypeError(f'{value} is not allowed; it must be > 0.')
-    return value
-  return parse
+def define_flags() -> None:
+  """The command line of `python -m bench.learn_board_game`."""
+  harness.define_opponent_flags()
+  flags.adopt_module_key_flags(harness)  # So that --help lists them with this script's.
+  flags.DEFINE_integer('eval_games', 100, 'Games per evaluation, half with the agent moving first.',
+                       lower_bound=1)
+  flags.DEFINE_float('eval_every_s', 60.0, 'Seconds of training between two evaluations.')
+  flags.DEFINE_float('time_budget_s', 1200.0, 'Seconds of the whole run, evaluations included.')
+  flags.DEFINE_bool('stop_when_unbeaten', False, 'Stop at the first evaluation without a loss.')
+  flags.DEFINE_integer('num_envs', None, "Self-play games in lock-step (default: the preset's "
+                       'envs_per_actor).', lower_bound=1)
+  flags.DEFINE_integer('num_simulations', None, "Search simulations per move (default: the "
+                       "preset's).", lower_bound=1)
+  flags.DEFINE_integer('num_exploration_moves', None, 'Moves per game sampled from visit counts '
+                       "before argmax (default: the preset's, the paper's 30).", lower_bound=1)
+  flags.DEFINE_integer('seed', 0, 'Seeds the environments, the network, the search and the '
+                       'opponent.')
+  flags.DEFINE_bool('json', False, 'Make the last stdout line a JSON summary.')
+  flags.DEFINE_string('output_dir', None, 'Default: runs/learn_board_game/<game>-<seed>-<time>.')
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--game', default='tic_tac_toe', help='OpenSpiel game name')
-  parser.add_argument('--opponent', default='minimax', choices=opponents.OPPONENTS)
-  parser.add_argument('--mcts_simulations', type=_positive(int), default=1000,
-                      help='simulations per move of the mcts opponent')
-  parser.add_argument('--eval_games', type=_positive(int), default=100,
-                      help='games per evaluation, half with the agent moving first')
-  parser.add_argument('--eval_every_s', type=_positive(float), default=60.0)
-  parser.add_argument('--time_budget_s', type=_positive(float), default=1200.0)
-  parser.add_argument('--stop_when_unbeaten', action='store_true',
-                      help='stop at the first evaluation without a loss')
-  parser.add_argument('--num_envs', type=_positive(int), default=None,
-                      help="self-play games in lock-step (default: the preset's envs_per_actor)")
-  parser.add_argument('--num_simulations', type=_positive(int), default=None,
-                      help="search simulations per move (default: the preset's)")
-  parser.add_argument('--num_exploration_moves', type=_positive(int), default=None,
-                      help="moves per game sampled from visit counts before argmax (default: the "
-                      "preset's, the paper's 30)")
-  parser.add_argument('--seed', type=int, default=0)
-  parser.add_argument('--json', action='store_true', help='make the last stdout line a JSON summary')
-  parser.add_argument('--output_dir', default=None,
-                      help='default: runs/learn_board_game/<game>-<seed>-<time>')
-  args = parser.parse_args()
+def main(argv):
+  del argv
+  args = flags.FLAGS
+  if args.eval_every_s <= 0 or args.time_budget_s <= 0:
+    raise app.UsageError(f'--eval_every_s={args.eval_every_s} and --time_budget_s='
+                         f'{args.time_budget_s} are not allowed; both must be > 0.')
   try:
     openspiel.load_two_player_game(args.game)
   except ValueError as error:
-    parser.error(str(error))
-  print(f'command: python -m bench.learn_board_game {" ".join(sys.argv[1:])}'.rstrip(), flush=True)
+    raise app.UsageError(str(error)) from error
+  print(f'command: {harness.command_line("bench.learn_board_game")}', flush=True)
   output_dir = args.output_dir or os.path.join(
       'runs', 'learn_board_game', f'{args.game}-{args.seed}-{time.strftime("%Y%m%d-%H%M%S")}')
   os.makedirs(output_dir, exist_ok=True)
@@ -138,4 +115,5 @@ def main():
 
 
 if __name__ == '__main__':
-  main()
+  define_flags()
+  app.run(main)

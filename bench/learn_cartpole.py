@@ -30,24 +30,20 @@ status.json and the curve is the one it saves.
       [--config_overrides=td_steps=10,target_update_period=100] [--json]
 """
 
-import argparse
 import json
 import os
-import subprocess
-import sys
 import time
 from typing import Any, Dict, List, Tuple
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
-from acme import specs  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from agents.muzero import actor as actor_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from agents.muzero import agent as agent_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from agents.muzero import loggers as loggers_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import make_environment  # pylint: disable=g-import-not-at-top,wrong-import-position
 from launch import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
 from launch import monitor as monitor_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -57,10 +53,10 @@ SOLVED_RETURN = 475.0
 NUM_EVAL_EPISODES = 10
 
 
-def stopping_rule(args) -> monitor_lib.StoppingRule:
+def stopping_rule(time_budget_s: float, hold_s: float) -> monitor_lib.StoppingRule:
   """The budget, the solved return and the hold window after it, as the monitor applies them."""
-  return monitor_lib.StoppingRule(max_seconds=args.time_budget_s, target_eval_return=SOLVED_RETURN,
-                                  hold_s=args.hold_s)
+  return monitor_lib.StoppingRule(max_seconds=time_budget_s, target_eval_return=SOLVED_RETURN,
+                                  hold_s=hold_s)
 
 
 def status_from_rows(rows: List[Dict[str, float]], rule: monitor_lib.StoppingRule) -> status_lib.Status:
@@ -87,98 +83,82 @@ def summarize(status: status_lib.Status) -> Dict[str, Any]:
 
 def learn_distributed(args, output_dir: str) -> Tuple[status_lib.Status, str]:
   """Runs `launch.local` (local_mp) until it stops; returns its last status and its curve's path."""
-  command = [sys.executable, '-m', 'launch.local', '--env=gym:CartPole-v1', '--launch_type=local_mp',
-             f'--num_actors={args.num_actors}', f'--run_dir={output_dir}', f'--seed={args.seed}',
-             f'--target_eval_return={SOLVED_RETURN}', f'--hold_s={args.hold_s}',
-             f'--max_seconds={args.time_budget_s}', f'--eval_episodes={NUM_EVAL_EPISODES}',
-             f'--eval_period_s={args.eval_every_s}']
+  launch_flags = ['--env=gym:CartPole-v1', '--launch_type=local_mp', f'--num_actors={args.num_actors}',
+                  f'--seed={args.seed}', f'--target_eval_return={SOLVED_RETURN}',
+                  f'--hold_s={args.hold_s}', f'--max_seconds={args.time_budget_s}',
+                  f'--eval_episodes={NUM_EVAL_EPISODES}', f'--eval_period_s={args.eval_every_s}']
   if args.num_envs:
-    command.append(f'--envs_per_actor={args.num_envs}')
+    launch_flags.append(f'--envs_per_actor={args.num_envs}')
   if args.config_overrides:
-    command.append(f'--config_overrides={args.config_overrides}')
+    launch_flags.append(f'--config_overrides={args.config_overrides}')
   if args.num_reanalyzers:
-    command.append(f'--num_reanalyzers={args.num_reanalyzers}')
-  process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-  path = os.path.join(output_dir, monitor_lib.STATUS_FILE)
-  last_evaluation = (None, None)
-  while process.poll() is None:
-    time.sleep(2)
-    if not os.path.exists(path):
-      continue
-    status = status_lib.read_status(path)
+    launch_flags.append(f'--num_reanalyzers={args.num_reanalyzers}')
+  last_evaluation = [(None, None)]
+
+  def print_new_evaluation(status: status_lib.Status) -> None:
     evaluation = (status.last_eval_learner_steps, status.last_eval_return)
-    if status.last_eval_return is not None and evaluation != last_evaluation:
-      last_evaluation = evaluation
+    if status.last_eval_return is not None and evaluation != last_evaluation[0]:
+      last_evaluation[0] = evaluation
       row = {'wall_s': round(status.wall_s, 1), 'env_steps': status.env_steps,
              'learner_steps': status.last_eval_learner_steps, 'eval_return': status.last_eval_return}
-      print(f'[eval] {row}', flush=True)
-  return status_lib.read_status(path), os.path.join(output_dir, curves.CURVE_FILE)
+      print(f'[eval] {json.dumps(row)}', flush=True)
+
+  status = harness.run_launcher(launch_flags, output_dir, print_new_evaluation)
+  return status, os.path.join(output_dir, curves.CURVE_FILE)
 
 
 def learn_single_process(args, output_dir: str) -> Tuple[status_lib.Status, str]:
   """Trains `agents.muzero.agent.MuZero` until the rule stops it; returns the last status and the
   path of the curve it saves."""
-  tf.random.set_seed(args.seed)
   config = config_lib.with_overrides(config_lib.cartpole(), args.config_overrides)
-  num_envs = args.num_envs or config.envs_per_actor
-  environments = [make_environment('gym:CartPole-v1', seed=args.seed * 1000 + index)
-                  for index in range(num_envs)]
+  agent, loop, evaluator = harness.make_self_play(
+      'gym:CartPole-v1', config, args.num_envs or config.envs_per_actor, NUM_EVAL_EPISODES,
+      args.seed, output_dir)
   eval_environments = [make_environment('gym:CartPole-v1', seed=10**6 + args.seed * 1000 + index)
                        for index in range(NUM_EVAL_EPISODES)]
-  spec = specs.make_environment_spec(environments[0])
-  agent = agent_lib.MuZero(
-      spec, config, num_environments=num_envs, seed=args.seed,
-      learner_logger=loggers_lib.make_logger('learner', output_dir, 'learner_steps',
-                                             time_delta=30.0))
-  loop = actor_lib.BatchedEnvironmentLoop(
-      environments, agent,
-      logger=loggers_lib.make_logger('actor', output_dir, 'steps', time_delta=15.0))
-  evaluator = agent.make_evaluator(num_environments=NUM_EVAL_EPISODES, seed=args.seed)
 
-  rule = stopping_rule(args)
-  start = time.time()
-  rows, status = [], status_lib.Status()
-  while rule.reason_to_stop(status) is None:
-    loop.run(max_seconds=min(args.eval_every_s, args.time_budget_s - status.wall_s))
+  def evaluate():
     evaluator.update_and_wait()
     returns = actor_lib.run_one_episode_each(evaluator, eval_environments)
-    rows.append({'wall_s': round(time.time() - start, 1), 'env_steps': agent.num_observations,
-                 'learner_steps': agent.learner_steps, 'eval_return': float(np.mean(returns)),
-                 'eval_min': float(np.min(returns))})
-    print(f'[eval] {rows[-1]}', flush=True)
-    status = status_from_rows(rows, rule)
+    return {'eval_return': float(np.mean(returns)), 'eval_min': float(np.min(returns))}
+
+  rule = stopping_rule(args.time_budget_s, args.hold_s)
+  rows = harness.train_and_evaluate(
+      agent, loop, evaluate, args.eval_every_s, args.time_budget_s,
+      stop=lambda rows: rule.reason_to_stop(status_from_rows(rows, rule)) is not None)
   agent.close()
   curve_path = curves.save_curve(rows, output_dir, 'eval_return',
                                  f'greedy return (mean of {NUM_EVAL_EPISODES})',
                                  'MuZero on CartPole-v1', target=SOLVED_RETURN)
-  return status, curve_path
+  return status_from_rows(rows, rule), curve_path
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--time_budget_s', type=float, default=1800.0)
-  parser.add_argument('--seed', type=int, default=0)
-  parser.add_argument('--json', action='store_true',
-                      help='make the last stdout line a JSON summary')
-  parser.add_argument('--num_envs', type=int, default=None,
-                      help='environments per actor (default: the config\'s envs_per_actor)')
-  parser.add_argument('--eval_every_s', type=float, default=60.0)
-  parser.add_argument('--hold_s', type=float, default=120.0,
-                      help='seconds of training after the first solve, to see whether it holds')
-  parser.add_argument('--output_dir', default=None,
-                      help='default: runs/learn_cartpole/<seed>-<time>')
-  parser.add_argument('--config_overrides', default='',
-                      help="fields of the cartpole() preset to change, e.g. 'td_steps=10,"
-                           "target_update_period=100' (agents.muzero.config.with_overrides)")
-  parser.add_argument('--num_actors', type=int, default=1,
-                      help='actor nodes of the distributed run (default: 1, as make run)')
-  parser.add_argument('--num_reanalyzers', type=int, default=0,
-                      help='reanalyzer nodes of the distributed run (launch.local --num_reanalyzers)')
-  parser.add_argument('--distributed', action='store_true',
-                      help='measure the Launchpad program of `make run` instead of one process')
-  args = parser.parse_args()
-  command = f'python -m bench.learn_cartpole {" ".join(sys.argv[1:])}'.rstrip()
-  print(f'command: {command}', flush=True)
+def define_flags() -> None:
+  """The command line of `python -m bench.learn_cartpole`."""
+  flags.DEFINE_float('time_budget_s', 1800.0, 'Seconds of the whole run, evaluations included.')
+  flags.DEFINE_integer('seed', 0, 'Seeds the environments, the network and the search.')
+  flags.DEFINE_bool('json', False, 'Make the last stdout line a JSON summary.')
+  flags.DEFINE_integer('num_envs', None, "Environments per actor (default: the config's "
+                       'envs_per_actor).', lower_bound=1)
+  flags.DEFINE_float('eval_every_s', 60.0, 'Seconds of training between two evaluations.')
+  flags.DEFINE_float('hold_s', 120.0, 'Seconds of training after the first solve, to see whether '
+                     'it holds.')
+  flags.DEFINE_string('output_dir', None, 'Default: runs/learn_cartpole/<mode>-<seed>-<time>.')
+  flags.DEFINE_string('config_overrides', '', "Fields of the cartpole() preset to change, e.g. "
+                      "'td_steps=10,target_update_period=100' "
+                      '(agents.muzero.config.with_overrides).')
+  flags.DEFINE_integer('num_actors', 1, 'Actor nodes of the distributed run (default: 1, as make '
+                       'run).', lower_bound=1)
+  flags.DEFINE_integer('num_reanalyzers', 0, 'Reanalyzer nodes of the distributed run '
+                       '(launch.local --num_reanalyzers).', lower_bound=0)
+  flags.DEFINE_bool('distributed', False, 'Measure the Launchpad program of `make run` instead of '
+                    'one process.')
+
+
+def main(argv):
+  del argv
+  args = flags.FLAGS
+  print(f'command: {harness.command_line("bench.learn_cartpole")}', flush=True)
   mode = 'distributed' if args.distributed else 'single'
   output_dir = args.output_dir or os.path.join(
       'runs', 'learn_cartpole', f'{mode}-{args.seed}-{time.strftime("%Y%m%d-%H%M%S")}')
@@ -190,4 +170,5 @@ def main():
 
 
 if __name__ == '__main__':
-  main()
+  define_flags()
+  app.run(main)

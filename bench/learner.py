@@ -13,7 +13,6 @@ Tracing (the first steps) is excluded.
   python -m bench.learner [--threads=N] [--steps=100] [--batch_size=256] [--json]
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -22,12 +21,10 @@ import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-def limit_threads(threads: int) -> None:
-  """Sizes TensorFlow's thread pools; must run before TensorFlow's first op."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  tf.config.threading.set_intra_op_parallelism_threads(threads)
-  tf.config.threading.set_inter_op_parallelism_threads(threads)
+from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def measure_learner(config, environment_id: str, steps: int, warmup_steps: int = 3) -> dict:
@@ -55,18 +52,9 @@ def measure_learner(config, environment_id: str, steps: int, warmup_steps: int =
   client = reverb.Client(address)
   adder = builder.make_adder(client)
   rng = np.random.default_rng(0)
-  num_actions = spec.actions.num_values
-  extras = {'search_policy': np.full(num_actions, 1.0 / num_actions, np.float32),
-            'root_value': np.float32(0.0)}
   inserted = 0
   while inserted < 4 * batch_size:
-    timestep = environment.reset()
-    adder.add_first(timestep)
-    while not timestep.last():
-      action = np.int32(rng.integers(num_actions))
-      timestep = environment.step(action)
-      adder.add(action, timestep, extras)
-      inserted += 1
+    inserted += harness.play_random_episode(environment, rng, adder)
   adder.close()
 
   learner = builder.make_learner(builder.make_network(), builder.make_dataset(address), client,
@@ -88,23 +76,27 @@ def measure_learner(config, environment_id: str, steps: int, warmup_steps: int =
 
 def measure(threads: int, steps: int, batch_size: int) -> dict:
   """Learner steps per second of the CartPole preset with TensorFlow limited to `threads` threads."""
-  limit_threads(threads)
+  harness.limit_threads(threads)
   import dataclasses  # pylint: disable=g-import-not-at-top
   from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top
   config = dataclasses.replace(config_lib.cartpole(), batch_size=batch_size)
   return {'threads': threads, **measure_learner(config, 'gym:CartPole-v1', steps)}
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--threads', type=int, default=None,
-                      help='TensorFlow threads; default: run once with 1 and once with 2')
-  parser.add_argument('--steps', type=int, default=100, help='timed learner steps')
-  parser.add_argument('--batch_size', type=int, default=256)
-  parser.add_argument('--json', action='store_true', help='one JSON object per line on stdout')
-  args = parser.parse_args()
+def define_flags() -> None:
+  """The command line of `python -m bench.learner`."""
+  flags.DEFINE_integer('threads', None, 'TensorFlow threads; default: run once with 1 and once '
+                       'with 2.', lower_bound=1)
+  flags.DEFINE_integer('steps', 100, 'Timed learner steps.', lower_bound=1)
+  flags.DEFINE_integer('batch_size', 256, 'Learner batch size.', lower_bound=1)
+  flags.DEFINE_bool('json', False, 'One JSON object per line on stdout.')
+
+
+def main(argv):
+  del argv
+  args = flags.FLAGS
   if args.threads is None:
-    print(f'command: python -m bench.learner {" ".join(sys.argv[1:])}'.rstrip(), file=sys.stderr)
+    print(f'command: {harness.command_line("bench.learner")}', file=sys.stderr)
     for threads in (1, 2):
       # A fresh process per thread count: TensorFlow fixes its pools when it starts.
       command = [sys.executable, '-m', 'bench.learner', f'--threads={threads}',
@@ -123,4 +115,5 @@ def main():
 
 
 if __name__ == '__main__':
-  main()
+  define_flags()
+  app.run(main)

@@ -15,25 +15,24 @@ the full ResNet (about two minutes per batch size for initial_inference on these
 `--networks=cartpole` to skip it.
 """
 
-import argparse
 import os
 import statistics
-import sys
 import time
 from typing import Callable, List, Tuple
 
 import numpy as np
 import tensorflow as tf
+from absl import app
+from absl import flags
 from dm_env import specs
 
-from bench import learner as learner_bench
+from bench import harness
 from networks import muzero
 from networks import observations
 from networks.config import NetworkConfig
 
 REPETITIONS = 5
 SECONDS_PER_REPETITION = 0.2
-COMMAND = 'OMP_NUM_THREADS=1 taskset -c 1 python -m bench.networks'
 
 # --networks name -> (table label, observation spec, num_actions, config, batch sizes).
 NETWORKS = {
@@ -84,22 +83,22 @@ def benchmark(name: str, observation_spec: observations.ObservationSpec, num_act
   return rows
 
 
-def main() -> None:
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--networks', default=','.join(NETWORKS),
-                      help=f'comma-separated subset of {",".join(NETWORKS)}')
-  names = parser.parse_args().networks.split(',')
+def define_flags() -> None:
+  """The command line of `python -m bench.networks`."""
+  flags.DEFINE_list('networks', list(NETWORKS), f'Subset of {",".join(NETWORKS)} to measure.')
+
+
+def main(argv) -> None:
+  del argv
+  names = flags.FLAGS.networks
   unknown = sorted(set(names) - set(NETWORKS))
   if unknown:
-    parser.error(f'--networks has unknown {unknown}; allowed: {sorted(NETWORKS)}')
+    raise app.UsageError(f'--networks has unknown {unknown}; allowed: {sorted(NETWORKS)}')
   # Thread pools must be sized before TensorFlow runs its first op.
-  learner_bench.limit_threads(1)
-  cores = sorted(os.sched_getaffinity(0))
-  if len(cores) != 1 or os.environ.get('OMP_NUM_THREADS') != '1':
-    print(f'warning: not single-threaded (cores {cores}, OMP_NUM_THREADS='
-          f'{os.environ.get("OMP_NUM_THREADS")}); run: {COMMAND}', file=sys.stderr)
+  harness.limit_threads(1)
+  cores = harness.warn_unless_pinned('bench.networks')
   rows = [row for name in names for row in benchmark(*NETWORKS[name])]
-  print(f'command: {COMMAND}' + ('' if names == list(NETWORKS) else f' --networks={",".join(names)}'))
+  print(f'command: {harness.command_line("bench.networks", pinned=True)}')
   print(f'observed: cores {cores}, OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS")}, '
         f'TensorFlow {tf.__version__}, median of {REPETITIONS} repetitions')
   print(f'| {"network":<12} | {"function":<19} | {"batch":>5} | {"ms / call":>10} | '
@@ -111,4 +110,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-  main()
+  define_flags()
+  app.run(main)

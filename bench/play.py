@@ -11,21 +11,22 @@ mcts (OpenSpiel's MCTSBot, random rollouts, uct_c = 2, --mcts_simulations per mo
   python -m bench.play --run_dir=RUN_DIR --game=connect_four --opponent=mcts --mcts_simulations=1000
 """
 
-import argparse
 import os
-import sys
 import time
 from typing import Optional, Tuple
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from acme import specs  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import networks  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import arena  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import builder as builder_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import openspiel  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import opponents  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -68,34 +69,29 @@ def make_actor(game: str, num_games: int, run_dir: Optional[str], seed: int):
   return actor, f'{origin}, {builder.config.num_simulations} simulations per move, greedy'
 
 
-def _positive_int(text: str) -> int:
-  value = int(text)
-  if value < 1:
-    raise argparse.ArgumentTypeError(f'{value} is not allowed; it must be >= 1.')
-  return value
+def define_flags() -> None:
+  """The command line of `python -m bench.play`."""
+  flags.DEFINE_string('run_dir', None, 'Run directory of a launch.local run; omit to play an '
+                      'untrained network.')
+  harness.define_opponent_flags()
+  flags.adopt_module_key_flags(harness)  # So that --help lists them with this script's.
+  flags.DEFINE_integer('num_games', 100, 'Games in all, half with the agent moving first.',
+                       lower_bound=1)
+  flags.DEFINE_integer('seed', 0, "Seeds the opponent, the search and an untrained network's "
+                       'weights.')
 
 
-def main(argv=None) -> arena.MatchResult:
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--run_dir', default=None,
-                      help='run directory of a launch.local run; omit to play an untrained network')
-  parser.add_argument('--game', default='tic_tac_toe', help='OpenSpiel game name')
-  parser.add_argument('--opponent', default='minimax', choices=opponents.OPPONENTS)
-  parser.add_argument('--num_games', type=_positive_int, default=100,
-                      help='games in all, half with the agent moving first')
-  parser.add_argument('--mcts_simulations', type=_positive_int, default=1000,
-                      help='simulations per move of the mcts opponent')
-  parser.add_argument('--seed', type=int, default=0,
-                      help="seeds the opponent, the search and an untrained network's weights")
-  args = parser.parse_args(argv)
-  print(f'command: python -m bench.play {" ".join(sys.argv[1:] if argv is None else argv)}'.rstrip())
+def main(argv) -> arena.MatchResult:
+  del argv
+  args = flags.FLAGS
+  print(f'command: {harness.command_line("bench.play")}')
   try:
     game = openspiel.load_two_player_game(args.game)
     opponent = opponents.make_opponent(args.opponent, game, seed=args.seed,
                                        mcts_simulations=args.mcts_simulations)
     actor, origin = make_actor(args.game, args.num_games, args.run_dir, args.seed)
   except ValueError as error:
-    parser.error(str(error))
+    raise app.UsageError(str(error)) from error
   print(origin)
   start = time.time()
   result = arena.play_games(actor, game, opponent, args.num_games)
@@ -105,4 +101,5 @@ def main(argv=None) -> arena.MatchResult:
 
 
 if __name__ == '__main__':
-  main()
+  define_flags()
+  app.run(main)

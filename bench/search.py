@@ -10,48 +10,46 @@ least `--min_repetition_s` seconds each.
   python -m bench.search [--json] [--batch_sizes=1,16,64,256] [--cpu=1]
 """
 
-import argparse
 import os
 import statistics
 import sys
 import time
 from typing import List, NamedTuple
 
+from absl import app
+from absl import flags
 
-def _parse_args() -> argparse.Namespace:
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--json', action='store_true',
-                      help='print one JSON object per batch size and nothing else on stdout')
-  parser.add_argument('--batch_sizes', default='1,16,64,256',
-                      help='comma-separated batch sizes (default: %(default)s)')
-  parser.add_argument('--num_simulations', type=int, default=50)
-  parser.add_argument('--repetitions', type=int, default=5, help='timed repetitions (>= 5)')
-  parser.add_argument('--min_repetition_s', type=float, default=1.0,
-                      help='minimum duration of one repetition in seconds (>= 1)')
-  parser.add_argument('--cpu', type=int, default=1,
-                      help='the one CPU the process is pinned to, like taskset -c (default 1)')
-  args = parser.parse_args()
-  if args.repetitions < 5 or args.min_repetition_s < 1.0:
-    parser.error(f'--repetitions={args.repetitions} and --min_repetition_s='
-                 f'{args.min_repetition_s} must be >= 5 and >= 1: the figures are medians of at '
-                 'least 5 repetitions of at least 1 s.')
-  return args
+
+def define_flags() -> None:
+  """The command line of `python -m bench.search`."""
+  flags.DEFINE_bool('json', False, 'Print one JSON object per batch size and nothing else on '
+                    'stdout.')
+  flags.DEFINE_list('batch_sizes', ['1', '16', '64', '256'], 'Batch sizes to measure.')
+  flags.DEFINE_integer('num_simulations', 50, 'Simulations per search.', lower_bound=1)
+  flags.DEFINE_integer('repetitions', 5, 'Timed repetitions; the figures are medians of at least '
+                       '5.', lower_bound=5)
+  flags.DEFINE_float('min_repetition_s', 1.0, 'Minimum duration of one repetition in seconds, at '
+                     'least 1.', lower_bound=1.0)
+  flags.DEFINE_integer('cpu', 1, 'The one CPU the process is pinned to, like taskset -c.')
 
 
 if __name__ == '__main__':
-  ARGS = _parse_args()
+  define_flags()
+  app.define_help_flags()
+  # Parsed before TensorFlow loads, for --cpu below; `app.run` at the end takes what is left.
+  REMAINING_ARGV = app.parse_flags_with_usage(sys.argv)
   # One thread on one core, set before TensorFlow loads and starts its thread pools (which
   # inherit the affinity). Importing this module for its network does none of this.
   os.environ['OMP_NUM_THREADS'] = '1'
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  os.sched_setaffinity(0, {ARGS.cpu})
+  os.sched_setaffinity(0, {flags.FLAGS.cpu})
 
 import json  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from bench import learner as learner_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 from networks.base import NetworkOutput  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import policies  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -140,10 +138,12 @@ def benchmark(batch_size: int, num_simulations: int, repetitions: int,
                 searches_per_s, compile_s)
 
 
-def main(args: argparse.Namespace) -> None:
-  learner_bench.limit_threads(1)
-  batch_sizes = [int(size) for size in args.batch_sizes.split(',')]
-  command = f'python -m bench.search {" ".join(sys.argv[1:])}'.strip()
+def main(argv) -> None:
+  del argv
+  args = flags.FLAGS
+  harness.limit_threads(1)
+  batch_sizes = [int(size) for size in args.batch_sizes]
+  command = harness.command_line('bench.search')
   if not args.json:
     print(f'{command}  (pinned to CPU {args.cpu}, 1 thread, TensorFlow {tf.__version__})')
     print(f'{"batch":>6} {"sims/s":>12} {"searches/s":>12} {"compile s":>10}')
@@ -157,4 +157,4 @@ def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == '__main__':
-  main(ARGS)
+  app.run(main, flags_parser=lambda argv: REMAINING_ARGV)

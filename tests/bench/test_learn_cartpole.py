@@ -1,12 +1,10 @@
 """bench.learn_cartpole's summary: first solve, and whether the return held for --hold_s after it."""
 
-import argparse
-
 import pytest
 
 from bench import learn_cartpole
 
-RULE = learn_cartpole.stopping_rule(argparse.Namespace(time_budget_s=600.0, hold_s=120.0))
+RULE = learn_cartpole.stopping_rule(time_budget_s=600.0, hold_s=120.0)
 
 
 def _rows(*evaluations):

@@ -1,0 +1,152 @@
+"""What the benchmarks share, so that each script keeps only what it measures.
+
+Thread pools and the one-core check, the replay filled by a uniformly random policy, the
+single-process train-and-evaluate loop of the learning benchmarks, and running `launch.local`
+while following its status.json. Command lines are absl flags, as in `launch/`; a script defines
+them in its `define_flags()`, called only when it runs, so that importing a script (tests,
+other benchmarks) defines none and two scripts may share a flag name.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+# Imported here, before a script's `app.run` parses the flags: with TensorFlow 2.8.4 first
+# imported after that parse, a learner step (a `tf.cond` inside `tf.function`) failed with "Op
+# type not registered 'cond_true_N'" under one intra-op thread (bench.learner --threads=1).
+# Importing TensorFlow starts nothing, so `limit_threads` still applies afterwards.
+import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-order
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STATUS_POLL_S = 2.0
+# How the one-core figures in BENCHMARKS.md were taken.
+PINNED_PYTHON = 'OMP_NUM_THREADS=1 taskset -c 1 python'
+
+
+def command_line(module: str, pinned: bool = False) -> str:
+  """The command that ran this benchmark (`pinned`: as one-core figures are taken), to print
+  with its figures."""
+  return f'{PINNED_PYTHON if pinned else "python"} -m {module} {" ".join(sys.argv[1:])}'.rstrip()
+
+
+def define_opponent_flags() -> None:
+  """--game, --opponent and --mcts_simulations, for the scripts that play a board game against
+  a fixed player (`environments.opponents`)."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from environments import opponents  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_string('game', 'tic_tac_toe', 'OpenSpiel game name.')
+  flags.DEFINE_enum('opponent', 'minimax', opponents.OPPONENTS, 'The fixed player to play against.')
+  flags.DEFINE_integer('mcts_simulations', 1000, 'Simulations per move of the mcts opponent.',
+                       lower_bound=1)
+
+
+def limit_threads(threads: int) -> None:
+  """Sizes TensorFlow's intra- and inter-op pools; must run before TensorFlow's first op."""
+  tf.config.threading.set_intra_op_parallelism_threads(threads)
+  tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def warn_unless_pinned(module: str) -> List[int]:
+  """Warns on stderr unless the process runs on one core with OMP_NUM_THREADS=1, as the figures
+  of `module` in BENCHMARKS.md were taken; returns the cores it may run on."""
+  cores = sorted(os.sched_getaffinity(0))
+  if len(cores) != 1 or os.environ.get('OMP_NUM_THREADS') != '1':
+    print(f'warning: not pinned to one core (cores {cores}, OMP_NUM_THREADS='
+          f'{os.environ.get("OMP_NUM_THREADS")}); run: {PINNED_PYTHON} -m {module}',
+          file=sys.stderr)
+  return cores
+
+
+def play_random_episode(environment, rng, adder=None,
+                        on_decision: Optional[Callable[[Any], None]] = None) -> int:
+  """Plays one episode of uniformly random legal actions; returns its number of actions.
+
+  With an adder, the episode goes to the replay as an actor writes it, with a uniform search
+  policy over the legal actions and a zero root value. `on_decision(timestep)` sees every
+  timestep an action is chosen at. Legal actions are an observation's 'legal_actions' mask
+  (board games), else every action.
+  """
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  num_actions = environment.action_spec().num_values
+  timestep = environment.reset()
+  if adder is not None:
+    adder.add_first(timestep)
+  steps = 0
+  while not timestep.last():
+    observation = timestep.observation
+    legal = (np.flatnonzero(observation['legal_actions'])
+             if isinstance(observation, dict) and 'legal_actions' in observation
+             else np.arange(num_actions))
+    if on_decision is not None:
+      on_decision(timestep)
+    action = np.int32(rng.choice(legal))
+    timestep = environment.step(action)
+    steps += 1
+    if adder is not None:
+      policy = np.zeros(num_actions, np.float32)
+      policy[legal] = 1.0 / len(legal)
+      adder.add(action, timestep, {'search_policy': policy, 'root_value': np.float32(0.0)})
+  return steps
+
+
+def make_self_play(environment_id: str, config, num_environments: int, num_eval_environments: int,
+                   seed: int, output_dir: str, checkpoint: bool = False):
+  """(agent, loop, evaluator) of the single-process agent (`agents.muzero.agent.MuZero`) on
+  `num_environments` environments in lock-step, logging under `output_dir` (and checkpointing
+  its learner to OUTPUT_DIR/learner when `checkpoint`); the evaluator is its greedy copy."""
+  from acme import specs  # pylint: disable=g-import-not-at-top
+  from agents.muzero import actor as actor_lib  # pylint: disable=g-import-not-at-top
+  from agents.muzero import agent as agent_lib  # pylint: disable=g-import-not-at-top
+  from agents.muzero import loggers as loggers_lib  # pylint: disable=g-import-not-at-top
+  from environments import make_environment  # pylint: disable=g-import-not-at-top
+  tf.random.set_seed(seed)
+  environments = [make_environment(environment_id, seed=seed * 1000 + index)
+                  for index in range(num_environments)]
+  agent = agent_lib.MuZero(
+      specs.make_environment_spec(environments[0]), config, num_environments=num_environments,
+      seed=seed, checkpoint_directory=os.path.join(output_dir, 'learner') if checkpoint else None,
+      learner_logger=loggers_lib.make_logger('learner', output_dir, 'learner_steps',
+                                             time_delta=30.0))
+  loop = actor_lib.BatchedEnvironmentLoop(
+      environments, agent, logger=loggers_lib.make_logger('actor', output_dir, 'steps',
+                                                          time_delta=30.0))
+  return agent, loop, agent.make_evaluator(num_environments=num_eval_environments, seed=seed)
+
+
+def train_and_evaluate(agent, loop, evaluate: Callable[[], Dict[str, Any]], eval_every_s: float,
+                       time_budget_s: float,
+                       stop: Callable[[List[Dict[str, Any]]], bool] = lambda rows: False
+                       ) -> List[Dict[str, Any]]:
+  """Trains `eval_every_s` seconds at a time, calling `evaluate()` after each, until
+  `time_budget_s` is spent or `stop(rows)`; returns one row per evaluation (also printed):
+  wall_s (evaluations included), env_steps, learner_steps and what `evaluate` returned."""
+  start = time.time()
+  rows = []
+  while time.time() - start < time_budget_s and not (rows and stop(rows)):
+    loop.run(max_seconds=min(eval_every_s, time_budget_s - (time.time() - start)))
+    rows.append({'wall_s': round(time.time() - start, 1), 'env_steps': agent.num_observations,
+                 'learner_steps': agent.learner_steps, **evaluate()})
+    print(f'[eval] {json.dumps(rows[-1])}', flush=True)
+  return rows
+
+
+def run_launcher(launch_flags: Sequence[str], run_dir: str, on_status: Callable[[Any], None]):
+  """Runs `python -m launch.local` with `launch_flags` and `--run_dir`, calls `on_status` with
+  RUN_DIR/status.json's `Status` every 2 s once it exists, and returns the last status."""
+  from launch import monitor as monitor_lib  # pylint: disable=g-import-not-at-top
+  from launch import status as status_lib  # pylint: disable=g-import-not-at-top
+  process = subprocess.Popen(
+      [sys.executable, '-m', 'launch.local', f'--run_dir={run_dir}', *launch_flags], cwd=ROOT,
+      stdout=subprocess.DEVNULL, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
+  path = os.path.join(run_dir, monitor_lib.STATUS_FILE)
+  while process.poll() is None:
+    time.sleep(STATUS_POLL_S)
+    if os.path.exists(path):
+      on_status(status_lib.read_status(path))
+  if not os.path.exists(path):
+    raise RuntimeError(f'launch.local exited with {process.returncode} before writing {path}; '
+                       f'see its logs in {run_dir}.')
+  return status_lib.read_status(path)
