@@ -11,7 +11,6 @@ environments) per wall-clock second over `--seconds`.
 """
 
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -80,13 +79,11 @@ def main(argv):
   print(f'command: {harness.command_line("bench.actor")}', file=sys.stderr)
   for batch_size in (int(b) for b in args.batch_sizes):
     result = measure(batch_size, args.num_simulations, args.seconds)
-    if args.json:
-      print(json.dumps(result), flush=True)
-    else:
-      print(f'B={batch_size:3d} sims={args.num_simulations}: '
-            f'{result["env_steps_per_second"]:8.1f} env steps/s '
-            f'({result["searches_per_second"]:.1f} searches/s, compile {result["compile_s"]:.1f} s, '
-            f'timed {result["timed_s"]:.1f} s)', flush=True)
+    harness.report(args.json, result, lambda: (
+        f'B={batch_size:3d} sims={args.num_simulations}: '
+        f'{result["env_steps_per_second"]:8.1f} env steps/s '
+        f'({result["searches_per_second"]:.1f} searches/s, compile {result["compile_s"]:.1f} s, '
+        f'timed {result["timed_s"]:.1f} s)'))
 
 
 if __name__ == '__main__':

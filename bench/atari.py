@@ -19,7 +19,6 @@ figures in BENCHMARKS.md were taken:
 """
 
 import dataclasses
-import json
 import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -70,7 +69,7 @@ def main(argv):
     result = actor_bench.measure(envs, config.num_simulations, args.seconds,
                                  environment_id=environment_id, config=config)
     result['frames_per_second'] = result['env_steps_per_second'] * atari.FRAME_SKIP
-    _report(args.json, 'actor', result, lambda: (
+    harness.report(args.json, {'part': 'actor', **result}, lambda: (
         f'actor B={envs}: {result["frames_per_second"]:.1f} frames/s '
         f'({result["env_steps_per_second"]:.2f} env steps/s, '
         f'{result["searches_per_second"]:.2f} searches/s; compile {result["compile_s"]:.1f} s, '
@@ -78,16 +77,11 @@ def main(argv):
   for batch_size in batch_sizes:
     result = learner_bench.measure_learner(dataclasses.replace(config, batch_size=batch_size),
                                            environment_id, args.learner_steps, args.warmup_steps)
-    _report(args.json, 'learner', result, lambda: (
+    harness.report(args.json, {'part': 'learner', **result}, lambda: (
         f'learner batch={batch_size}: {result["learner_steps_per_second"]:.3f} steps/s '
         f'({1.0 / result["learner_steps_per_second"]:.2f} s/step, '
         f'{result["sequences_per_second"]:.1f} sequences/s; {args.warmup_steps} warm-up '
         f'steps with tracing {result["trace_s"]:.1f} s, {args.learner_steps} timed steps)'))
-
-
-def _report(as_json: bool, part: str, result: dict, describe) -> None:
-  """Prints one measurement: a JSON object tagged with its part, or the line `describe()` makes."""
-  print(json.dumps({'part': part, **result}) if as_json else describe(), flush=True)
 
 
 if __name__ == '__main__':

@@ -9,7 +9,6 @@ oldest actor's weights version) as median / 90th percentile / max. With --json, 
 per N and nothing else on stdout.
 """
 
-import json
 import os
 import tempfile
 
@@ -62,12 +61,10 @@ def main(argv):
     print(f'{"actors":>6} {"envs":>5} {"env steps/s":>12} {"learner steps/s":>16} {"staleness med/p90/max":>22}')
   for count in [int(value) for value in flags.FLAGS.num_actors]:
     result = measure(count, flags.FLAGS.envs_per_actor, flags.FLAGS.seconds)
-    if flags.FLAGS.json:
-      print(json.dumps(result), flush=True)
-    else:
-      staleness = f'{result["staleness_median"]}/{result["staleness_p90"]}/{result["staleness_max"]}'
-      print(f'{count:>6} {result["envs_per_actor"]:>5} {result["env_steps_per_s"]:>12.0f} '
-            f'{result["learner_steps_per_s"]:>16.1f} {staleness:>22}', flush=True)
+    staleness = f'{result["staleness_median"]}/{result["staleness_p90"]}/{result["staleness_max"]}'
+    harness.report(flags.FLAGS.json, result, lambda: (
+        f'{count:>6} {result["envs_per_actor"]:>5} {result["env_steps_per_s"]:>12.0f} '
+        f'{result["learner_steps_per_s"]:>16.1f} {staleness:>22}'))
 
 
 if __name__ == '__main__':

@@ -60,6 +60,11 @@ def warn_unless_pinned(module: str) -> List[int]:
   return cores
 
 
+def report(as_json: bool, result: Dict[str, Any], describe: Callable[[], str]) -> None:
+  """Prints one measurement: `result` as one JSON line (--json), or the line `describe()` makes."""
+  print(json.dumps(result) if as_json else describe(), flush=True)
+
+
 def play_random_episode(environment, rng, adder=None,
                         on_decision: Optional[Callable[[Any], None]] = None) -> int:
   """Plays one episode of uniformly random legal actions; returns its number of actions.

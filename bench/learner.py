@@ -13,7 +13,6 @@ Tracing (the first steps) is excluded.
   python -m bench.learner [--threads=N] [--steps=100] [--batch_size=256] [--json]
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -105,13 +104,11 @@ def main(argv):
       subprocess.run(command, check=True)
     return
   result = measure(args.threads, args.steps, args.batch_size)
-  if args.json:
-    print(json.dumps(result), flush=True)
-  else:
-    print(f'threads={args.threads} batch={args.batch_size} K={result["unroll_steps"]}: '
-          f'{result["learner_steps_per_second"]:.1f} learner steps/s '
-          f'({result["sequences_per_second"]:.0f} sequences/s, trace {result["trace_s"]:.1f} s, '
-          f'{args.steps} timed steps on {result["device"]})', flush=True)
+  harness.report(args.json, result, lambda: (
+      f'threads={args.threads} batch={args.batch_size} K={result["unroll_steps"]}: '
+      f'{result["learner_steps_per_second"]:.1f} learner steps/s '
+      f'({result["sequences_per_second"]:.0f} sequences/s, trace {result["trace_s"]:.1f} s, '
+      f'{args.steps} timed steps on {result["device"]})'))
 
 
 if __name__ == '__main__':

@@ -44,7 +44,6 @@ if __name__ == '__main__':
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   os.sched_setaffinity(0, {flags.FLAGS.cpu})
 
-import json  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -149,11 +148,9 @@ def main(argv) -> None:
     print(f'{"batch":>6} {"sims/s":>12} {"searches/s":>12} {"compile s":>10}')
   for batch_size in batch_sizes:
     result = benchmark(batch_size, args.num_simulations, args.repetitions, args.min_repetition_s)
-    if args.json:
-      print(json.dumps(result._asdict()), flush=True)
-    else:
-      print(f'{result.batch:>6} {result.sims_per_s:>12,.0f} {result.searches_per_s:>12,.1f} '
-            f'{result.compile_s:>10.2f}', flush=True)
+    harness.report(args.json, result._asdict(), lambda: (
+        f'{result.batch:>6} {result.sims_per_s:>12,.0f} {result.searches_per_s:>12,.1f} '
+        f'{result.compile_s:>10.2f}'))
 
 
 if __name__ == '__main__':
