@@ -8,7 +8,7 @@ import json
 import os
 import threading
 import time
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import dm_env
 import launchpad as lp
@@ -34,6 +34,8 @@ PUBLISHED_GROUPS = ('network', learning.LEARNER_STEPS, learning.MAX_PRIORITY)
 COUNTER_FILE = 'counter.json'
 REPLAY_RESTORED_FILE = 'replay_restored.json'
 REPLAY_CHECKPOINT_FILE = 'replay_checkpoint.json'
+# The file Reverb writes last into a checkpoint directory, once the checkpoint is complete.
+REVERB_DONE_FILE = 'DONE'
 
 
 def limit_threads(num_threads: int) -> None:
@@ -60,6 +62,25 @@ def exit_if_own_process() -> None:
     os._exit(0)  # pylint: disable=protected-access
 
 
+def replay_checkpoints(directory: str) -> Tuple[Optional[str], List[str]]:
+  """(the checkpoint Reverb restores from `directory`, the newer ones it skips as partial).
+
+  Reverb 0.7 writes each checkpoint to a new directory named by the time, adds a DONE file once
+  everything is written, then deletes the older ones; at start it loads the newest directory
+  with a DONE file. A kill while writing therefore leaves the previous checkpoint in place and a
+  newer directory without DONE, which is skipped (and deleted by the next checkpoint).
+  """
+  if not os.path.isdir(directory):
+    return None, []
+  partial = []
+  for name in sorted(os.listdir(directory), reverse=True):
+    path = os.path.join(directory, name)
+    if os.path.exists(os.path.join(path, REVERB_DONE_FILE)):
+      return path, partial
+    partial.append(path)
+  return None, partial
+
+
 class ReplayNode(lp.ReverbNode):
   """A Reverb node that restores from and checkpoints to the run directory.
 
@@ -78,13 +99,19 @@ class ReplayNode(lp.ReverbNode):
     self._drain_s = drain_s
 
   def run(self):
+    directory = os.path.join(self._run_dir, 'replay')
+    restored, partial = replay_checkpoints(directory)
+    for path in partial:
+      logging.warning('replay: ignoring %s, a checkpoint whose writing was interrupted (no %s '
+                      'file); restoring %s instead.', path, REVERB_DONE_FILE, restored or 'nothing')
     self._server = reverb.Server(
         tables=self._priority_tables_fn(),
         port=lp.get_port_from_address(self._address.resolve()),
-        checkpointer=reverb.checkpointers.DefaultCheckpointer(os.path.join(self._run_dir, 'replay')))
+        checkpointer=reverb.checkpointers.DefaultCheckpointer(directory))
     client = self._server.localhost_client()
-    status_lib.write_json_atomically(os.path.join(self._run_dir, REPLAY_RESTORED_FILE),
-                {'size': int(client.server_info()[self._table].current_size)})
+    status_lib.write_json_atomically(os.path.join(self._run_dir, REPLAY_RESTORED_FILE), {
+        'size': int(client.server_info()[self._table].current_size), 'path': restored,
+        'ignored_partial': partial})
     lp.wait_for_stop()
     size, path = self._checkpoint(client)
     status_lib.write_json_atomically(os.path.join(self._run_dir, REPLAY_CHECKPOINT_FILE), {'size': size, 'path': path})
@@ -143,7 +170,13 @@ class CounterNode(counting.Counter):
 
 
 class LearnerNode:
-  """Steps the learner, publishes weights every `publish_period` steps, checkpoints itself.
+  """Steps the learner, publishes weights every `publish_period` steps, checkpoints itself and
+  then the counter every `checkpoint_period_s` seconds.
+
+  On resume the counter's learner_steps is set to the step the learner restored: after a hard
+  kill the counter may have been saved later (at the stop, or with the replay) or earlier (its
+  learner counts arrive up to a second late) than the learner's checkpoint, and the learner's
+  logs count their steps from it.
 
   `finish()` asks it to stop after the current step and save; the program's monitor calls it
   before stopping the program so that the last checkpoint matches the counter's. A stop signal
@@ -174,6 +207,8 @@ class LearnerNode:
     if resume and self._learner.restore_checkpoint():
       self._resumed_from_step = self._learner.learner_steps
     self._variable_server = variable_server
+    self._counter = counter
+    self._resume = resume
     self._publish_period = publish_period
     self._checkpoint_period_s = checkpoint_period_s
     self._finish = threading.Event()
@@ -184,7 +219,36 @@ class LearnerNode:
     groups = self._learner.get_variables(PUBLISHED_GROUPS)
     self._variable_server.publish(self._learner.learner_steps, dict(zip(PUBLISHED_GROUPS, groups)))
 
+  def _align_counter(self, timeout_s: float = 120.0) -> None:
+    """Sets the counter's learner_steps to this learner's step (the counter may still start)."""
+    deadline = time.time() + timeout_s
+    while True:
+      try:
+        counted = self._counter.get_counts().get(learning.LEARNER_STEPS, 0)
+        if counted != self._learner.learner_steps:
+          self._counter.increment(**{learning.LEARNER_STEPS: self._learner.learner_steps - counted})
+          logging.info('learner: counter learner_steps %d set to the restored step %d.', counted,
+                       self._learner.learner_steps)
+        return
+      except Exception as error:  # pylint: disable=broad-except
+        if time.time() > deadline:
+          logging.warning('learner: could not align the counter with step %d: %r',
+                          self._learner.learner_steps, error)
+          return
+        time.sleep(1.0)
+
+  def _checkpoint(self) -> None:
+    """Saves the learner, then the counter, whose counts then include this step's."""
+    self._learner.save_checkpoint()
+    try:
+      self._counter.save_to_disk()
+    except Exception as error:  # pylint: disable=broad-except
+      logging.warning('learner: the counter was not saved with checkpoint %d: %r',
+                      self._learner.learner_steps, error)
+
   def run(self):
+    if self._resume:
+      self._align_counter()
     self._publish()
     last_checkpoint = time.time()
     try:
@@ -194,7 +258,7 @@ class LearnerNode:
           if self._learner.learner_steps % self._publish_period == 0:
             self._publish()
           if time.time() - last_checkpoint > self._checkpoint_period_s:
-            self._learner.save_checkpoint()
+            self._checkpoint()
             last_checkpoint = time.time()
         except learning.NonFiniteError as error:
           self._failure = f'learner stopped: {error}'
