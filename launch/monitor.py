@@ -310,7 +310,7 @@ class MonitorNode:
 
   def _follow(self):
     started = time.time()
-    status = status_lib.Status()
+    status = status_lib.Status(num_actors=len(self._actors), num_reanalyzers=len(self._reanalyzers))
     previous = dataclasses.replace(status)
     last_checkpoint = started
     status_lib.write_status(self._path, status)
