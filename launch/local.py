@@ -309,6 +309,11 @@ def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_
     # Re-executes this process in the namespace unless it is there already (then returns).
     private_network.ensure(opt_out_flag='--noprivate_network')
   run_dir = os.path.abspath(settings.run_dir)
+  status_path = os.path.join(run_dir, monitor_lib.STATUS_FILE)
+  if os.path.exists(status_path):
+    # A resumed run's status.json is the previous launch's (maybe 'failed'); the monitor writes
+    # this launch's soon, and until then the progress line must not show the old one.
+    os.remove(status_path)
   program = program_lib.make_program(config, environment_factory, settings)
   _send_process_logs_to(os.path.join(run_dir, 'logs', 'processes'))
   reanalyzers = (f', {settings.num_reanalyzers} reanalyzers ({config.reanalyze_fraction:g} of '
@@ -323,7 +328,7 @@ def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_
     # A node still busy (say, compiling its search) when the termination notice runs out is
     # killed; Launchpad 0.5 then kills the launcher too unless told not to, and the summary is lost.
     manager._kill_main_thread = False  # pylint: disable=protected-access
-  status = follow(manager, os.path.join(run_dir, monitor_lib.STATUS_FILE), sys.stdout.isatty())
+  status = follow(manager, status_path, sys.stdout.isatty())
   print(f'run {status.state}: {status.reason}')
   target = ('' if settings.stopping_rule.target_eval_return is None
             else f'; {status_lib.target_summary(status)}')

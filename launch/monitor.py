@@ -279,7 +279,8 @@ class MonitorNode:
   def _dead_node(self, started: float) -> Optional[str]:
     """Why the run cannot go on (a node it needs, or a whole node group, stopped answering)."""
     now = time.time()
-    for node in (self._learner, self._replay, self._counter, self._variable_server):
+    # The services first: the learner also stops when one of them is gone.
+    for node in (self._replay, self._counter, self._variable_server, self._learner):
       death = node.death(now, started, self._dead_after_s, self._startup_timeout_s)
       if death is not None:
         return death

@@ -81,6 +81,25 @@ def replay_checkpoints(directory: str) -> Tuple[Optional[str], List[str]]:
   return None, partial
 
 
+def learner_checkpoint_step(run_dir: str) -> Optional[int]:
+  """The learner step of the checkpoint a resumed learner of `run_dir` starts from (the newest
+  the directory's index names, see `MuZeroLearner.restore_checkpoint`); None before the first."""
+  state = tf.train.get_checkpoint_state(os.path.join(run_dir, 'learner'))
+  if state is None:
+    return None
+  return int(state.model_checkpoint_path.rsplit('-', 1)[1])
+
+
+def saved_counts(run_dir: str) -> Dict[str, float]:
+  """The counts in `run_dir`'s counter.json, which a resumed counter starts from."""
+  with open(os.path.join(run_dir, COUNTER_FILE)) as file:
+    saved = json.load(file)
+  counts = dict(saved['cache'])
+  for key, value in saved['counts'].items():
+    counts[key] = counts.get(key, 0) + value
+  return counts
+
+
 class ReplayNode(lp.ReverbNode):
   """A Reverb node that restores from and checkpoints to the run directory.
 
@@ -238,7 +257,8 @@ class LearnerNode:
         time.sleep(1.0)
 
   def _checkpoint(self) -> None:
-    """Saves the learner, then the counter, whose counts then include this step's."""
+    """Saves the learner, then the counter (its learner_steps may trail by up to a second of
+    steps, which the next resume corrects; its environment steps are those of this time)."""
     self._learner.save_checkpoint()
     try:
       self._counter.save_to_disk()

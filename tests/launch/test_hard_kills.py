@@ -7,10 +7,6 @@ generous timeouts: the machine may be busy), and resumes the run directory.
 
 import json
 import os
-import re
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -19,7 +15,6 @@ from launch import nodes
 from launch import processes
 from launch import status as status_lib
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Checkpoints every 3 s, so that a few seconds of running leave periodic ones to resume from.
 RUN = ['--env=gym:CartPole-v1', '--launch_type=local_mp', '--envs_per_actor=4', '--num_simulations=4',
        '--eval_episodes=1', '--eval_period_s=5', '--learner_checkpoint_period_s=3',
@@ -27,61 +22,24 @@ RUN = ['--env=gym:CartPole-v1', '--launch_type=local_mp', '--envs_per_actor=4', 
 WAIT_S = 300
 
 
-class Run:
-  """A launched program whose output goes to files (a pipe nobody reads would fill up)."""
+class Run(processes.LocalRun):
+  """A launch of the small run; a timeout or an early end fails the test with its output."""
 
   def __init__(self, run_dir, *flags):
-    self.run_dir = run_dir
-    self._output = open(os.path.join(os.path.dirname(run_dir), f'launch-{time.time():.0f}.out'), 'w+')
-    self.process = subprocess.Popen(
-        [sys.executable, '-m', 'launch.local', f'--run_dir={run_dir}', *RUN, *flags], cwd=ROOT,
-        stdout=self._output, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES=''))
+    super().__init__(run_dir, [*RUN, *flags],
+                     os.path.join(os.path.dirname(run_dir), f'launch-{time.time()}.out'))
 
-  def output(self):
-    self._output.seek(0)
-    return self._output.read()
-
-  def status(self):
-    path = os.path.join(self.run_dir, 'status.json')
-    return status_lib.read_status(path) if os.path.exists(path) else None
-
-  def wait_for(self, condition, what):
-    """Polls `condition(status)` until it holds; fails naming `what` after WAIT_S seconds."""
-    deadline = time.time() + WAIT_S
-    while time.time() < deadline:
-      status = self.status()
-      if status is not None and condition(status):
-        return status
-      if self.process.poll() is not None:
-        pytest.fail(f'the program ended before {what}:\n{self.output()[-5000:]}')
-      time.sleep(1.0)
-    self.kill()
-    pytest.fail(f'no {what} within {WAIT_S} s:\n{self.output()[-5000:]}')
-
-  def wait_for_exit(self):
+  def wait_for(self, condition, what):  # pylint: disable=arguments-differ
     try:
-      return self.process.wait(WAIT_S)
-    except subprocess.TimeoutExpired:
-      self.kill()
-      pytest.fail(f'the program did not stop within {WAIT_S} s:\n{self.output()[-5000:]}')
+      return super().wait_for(condition, what, WAIT_S)
+    except RuntimeError as error:
+      pytest.fail(str(error))
 
-  def kill_node(self, group, index=0):
-    os.kill(processes.node_processes(self.run_dir)[(group, index)], signal.SIGKILL)
-
-  def kill(self):
-    """kill -9 of the whole process group: launcher and every node."""
-    os.killpg(self.process.pid, signal.SIGKILL)
-    self.process.wait()
-
-
-def _learner_checkpoint_step(run_dir):
-  """The step of the checkpoint the learner's index names (None before the first)."""
-  path = os.path.join(run_dir, 'learner', 'checkpoint')
-  if not os.path.exists(path):
-    return None
-  with open(path) as file:
-    return int(re.search(r'^model_checkpoint_path: "ckpt-(\d+)"', file.read(), re.M).group(1))
+  def wait_for_exit(self):  # pylint: disable=arguments-differ
+    try:
+      return super().wait_for_exit(WAIT_S)
+    except RuntimeError as error:
+      pytest.fail(str(error))
 
 
 def _json(path):
@@ -89,14 +47,8 @@ def _json(path):
     return json.load(file)
 
 
-def _counts(run_dir):
-  saved = _json(os.path.join(run_dir, nodes.COUNTER_FILE))
-  return {key: saved['counts'].get(key, 0) + saved['cache'].get(key, 0)
-          for key in ('learner_steps', 'actor_steps')}
-
-
 def _checkpointed_beyond_the_start(run_dir):
-  step = _learner_checkpoint_step(run_dir)
+  step = nodes.learner_checkpoint_step(run_dir)
   return (step is not None and step > 0 and nodes.replay_checkpoints(os.path.join(run_dir, 'replay'))[0]
           and os.path.exists(os.path.join(run_dir, nodes.COUNTER_FILE)))
 
@@ -140,20 +92,20 @@ def test_hard_kills_of_an_actor_the_learner_and_the_group_then_resumes(tmp_path)
   # The monitor's 10 s plus the 10 s termination notice; bench.chaos measures it, this only
   # catches a program that waits for ever.
   assert stopped_after_s < 120, stopped_after_s
-  step = _learner_checkpoint_step(run_dir)
+  step = nodes.learner_checkpoint_step(run_dir)
 
   # It resumes from the learner's last periodic checkpoint, with both actors again; then the
   # whole process group is killed mid-run.
   run = Run(run_dir, '--num_actors=2', '--resume', '--max_seconds=3600')
   run.wait_for(lambda status: status.resumed_from_step == step and status.actors_alive == 2
-               and status.learner_steps > step + 20 and _learner_checkpoint_step(run_dir) > step,
+               and status.learner_steps > step + 20 and nodes.learner_checkpoint_step(run_dir) > step,
                'learner steps and a checkpoint after the resume')
   run.kill()
 
-  step = _learner_checkpoint_step(run_dir)
+  step = nodes.learner_checkpoint_step(run_dir)
   replay_checkpoint, _ = nodes.replay_checkpoints(os.path.join(run_dir, 'replay'))
   partial_replay = _plant_partial_checkpoints(run_dir, step)
-  env_steps_saved = _counts(run_dir)['actor_steps']
+  env_steps_saved = nodes.saved_counts(run_dir)['actor_steps']
   run = Run(run_dir, '--num_actors=2', '--resume', f'--max_learner_steps={step + 5}')
   assert run.wait_for_exit() == 0, run.output()[-5000:]
   status = run.status()
@@ -165,6 +117,6 @@ def test_hard_kills_of_an_actor_the_learner_and_the_group_then_resumes(tmp_path)
   assert restored['size'] > 0
   # The counter's learner steps follow the learner's checkpoint, not the counter's later save;
   # its environment steps continue from what it saved.
-  counts = _counts(run_dir)
+  counts = nodes.saved_counts(run_dir)
   assert step <= counts['learner_steps'] <= status.learner_steps
   assert status.env_steps >= env_steps_saved > 0
