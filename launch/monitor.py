@@ -121,15 +121,19 @@ class WatchedNode:
     self.name = name
     self.handle = handle
     self.last_answer: Optional[float] = None
+    self._answering = True
 
   def ask(self, method: str, *args, **kwargs):
-    """The node's answer to `method(*args, **kwargs)`, or NO_ANSWER."""
+    """The node's answer to `method(*args, **kwargs)`, or NO_ANSWER (logged when it begins)."""
     try:
       answer = getattr(self.handle, method)(*args, **kwargs)
     except Exception as error:  # pylint: disable=broad-except
-      logging.warning('monitor: the %s did not answer %s(): %r', self.name, method, error)
+      if self._answering:
+        logging.warning('monitor: the %s did not answer %s(): %r', self.name, method, error)
+      self._answering = False
       return NO_ANSWER
     self.last_answer = time.time()
+    self._answering = True
     return answer
 
   def alive(self, now: float, dead_after_s: float) -> bool:
