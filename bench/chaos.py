@@ -134,7 +134,8 @@ class Chaos:
     with open(os.path.join(self.run_dir, nodes.REPLAY_RESTORED_FILE)) as file:
       restored = json.load(file)
     kill.resumed_from_step = status.resumed_from_step
-    kill.resumed_from_checkpoint = status.resumed_from_step == checkpoint_step
+    # No checkpoint yet (a kill within the first period): the learner starts afresh.
+    kill.resumed_from_checkpoint = (status.resumed_from_step or 0) == checkpoint_step
     kill.learner_steps_lost = last.learner_steps - (status.resumed_from_step or 0)
     kill.replay_items_lost = last.replay_size - restored['size']
     kill.env_steps_lost = last.env_steps - int(counts.get('actor_steps', 0))

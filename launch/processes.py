@@ -39,12 +39,16 @@ def node_processes(run_dir: str) -> Dict[Tuple[str, int], int]:
 class LocalRun:
   """`python -m launch.local` started in a process group of its own, to be followed and killed.
 
-  Its output goes to `output_path` (a pipe nobody reads would fill up and block it).
+  Its output goes to `output_path` (a pipe nobody reads would fill up and block it). A resumed
+  run directory's status.json is the previous launch's until the launcher, seconds later,
+  removes it: it is removed here first, so that `status()` is this launch's or None.
   """
 
   def __init__(self, run_dir: str, flags: Sequence[str], output_path: str,
                python: str = sys.executable):
     self.run_dir = run_dir
+    if os.path.exists(os.path.join(run_dir, monitor_lib.STATUS_FILE)):
+      os.remove(os.path.join(run_dir, monitor_lib.STATUS_FILE))
     self._output = open(output_path, 'w+')  # pylint: disable=consider-using-with
     self.process = subprocess.Popen(  # pylint: disable=consider-using-with
         [python, '-m', 'launch.local', f'--run_dir={run_dir}', *flags], cwd=ROOT,
