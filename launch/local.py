@@ -72,7 +72,12 @@ _LAUNCH_TYPE = flags.DEFINE_string('launch_type', 'local_mp', f'One of {LAUNCH_T
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of environments and search noise.')
 _EVAL_EPISODES = flags.DEFINE_integer('eval_episodes', 10, 'Greedy episodes per evaluation.')
 _EVAL_PERIOD_S = flags.DEFINE_float('eval_period_s', 20.0, 'Seconds between evaluations.')
-_CHECKPOINT_PERIOD_S = flags.DEFINE_float('checkpoint_period_s', 60.0, 'Seconds between checkpoints.')
+_LEARNER_CHECKPOINT_PERIOD_S = flags.DEFINE_float(
+    'learner_checkpoint_period_s', 300.0, 'Seconds between periodic checkpoints of the learner '
+    '(with the counter); after a hard kill, --resume loses at most the learner steps of one period.')
+_REPLAY_CHECKPOINT_PERIOD_S = flags.DEFINE_float(
+    'replay_checkpoint_period_s', 300.0, 'Seconds between periodic checkpoints of the replay (with '
+    'the counter); after a hard kill, --resume loses at most the items inserted in one period.')
 _CONFIG_OVERRIDES = flags.DEFINE_string(
     'config_overrides', '', "Preset fields to change, e.g. 'td_steps=10,target_update_period=100' "
     "(network fields as network.<name>); applied after --envs_per_actor and --num_simulations.")
@@ -203,7 +208,7 @@ def settings_from_flags():
                _EVAL_EPISODES):
     if flag.value is not None and flag.value < 1:
       raise FlagError(f'--{flag.name}={flag.value} is not allowed; it must be >= 1.')
-  for flag in (_MAX_SECONDS, _EVAL_PERIOD_S, _CHECKPOINT_PERIOD_S):
+  for flag in (_MAX_SECONDS, _EVAL_PERIOD_S, _LEARNER_CHECKPOINT_PERIOD_S, _REPLAY_CHECKPOINT_PERIOD_S):
     if flag.value is not None and flag.value <= 0:
       raise FlagError(f'--{flag.name}={flag.value} is not allowed; it must be > 0.')
   if _HOLD_S.value < 0:
@@ -241,7 +246,8 @@ def settings_from_flags():
       run_dir=run_dir, num_actors=_NUM_ACTORS.value, num_reanalyzers=_NUM_REANALYZERS.value,
       resume=_RESUME.value, seed=_SEED.value,
       stopping_rule=rule, eval_episodes=_EVAL_EPISODES.value, eval_period_s=_EVAL_PERIOD_S.value,
-      checkpoint_period_s=_CHECKPOINT_PERIOD_S.value,
+      learner_checkpoint_period_s=_LEARNER_CHECKPOINT_PERIOD_S.value,
+      replay_checkpoint_period_s=_REPLAY_CHECKPOINT_PERIOD_S.value,
       learner_threads=_learner_threads(launch_type))
   if not _RESUME.value:
     run_record.write(run_dir, _ENV.value, config)
@@ -293,6 +299,11 @@ def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_
     # Re-executes this process in the namespace unless it is there already (then returns).
     private_network.ensure(opt_out_flag='--noprivate_network')
   run_dir = os.path.abspath(settings.run_dir)
+  status_path = os.path.join(run_dir, monitor_lib.STATUS_FILE)
+  if os.path.exists(status_path):
+    # A resumed run's status.json is the previous launch's (maybe 'failed'); the monitor writes
+    # this launch's soon, and until then the progress line must not show the old one.
+    os.remove(status_path)
   program = program_lib.make_program(config, environment_factory, settings)
   pinned_stack.send_process_logs_to(os.path.join(run_dir, 'logs', 'processes'))
   reanalyzers = (f', {settings.num_reanalyzers} reanalyzers ({config.reanalyze_fraction:g} of '
@@ -305,7 +316,7 @@ def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_
                       terminal='output_to_files' if launch_type == 'local_mp' else None)
   if launch_type == 'local_mp':
     pinned_stack.keep_launcher_when_killing(manager)
-  status = follow(manager, os.path.join(run_dir, monitor_lib.STATUS_FILE), sys.stdout.isatty())
+  status = follow(manager, status_path, sys.stdout.isatty())
   print(f'run {status.state}: {status.reason}')
   target = ('' if settings.stopping_rule.target_eval_return is None
             else f'; {status_lib.target_summary(status)}')

@@ -3,8 +3,9 @@
 It is the only node that decides to stop the program by itself: when a step or time budget is
 reached (or the evaluation return has reached its target and the hold window after it is over)
 it asks the learner to finish and save, saves the counter, and stops the program; when the
-learner or every actor stops answering, or the learner or an actor reports that it stopped
-(`failure()`: a non-finite loss, an environment's non-finite timestep), it records the failure
+learner, replay, counter or variable server, or every actor or every reanalyzer, stops
+answering (`WatchedNode`), or the learner or an actor reports that it stopped (`failure()`: a
+non-finite loss, an environment's non-finite timestep), it records the failure naming the node
 and stops the program instead of letting the others wait on the rate limiter forever. Every
 evaluation it sees goes to the learning-curve CSV (`curve_csv_path`) with the environment steps
 at that time, which the evaluator's own log does not know.
@@ -103,66 +104,129 @@ class StoppingRule:
     return None
 
 
+# What `WatchedNode.ask` returns when the node did not answer.
+NO_ANSWER = object()
+
+
+class WatchedNode:
+  """A node the monitor asks something at every poll, and when it last answered.
+
+  Calls go through handles that fail at once when the node's process is gone
+  (`launch.program.fail_fast_handle`), so a dead node costs a poll nothing; a node is counted
+  dead once it has not answered for `dead_after_s` seconds, or, if it never answered, for the
+  start-up timeout (nodes take a while to build their networks).
+  """
+
+  def __init__(self, name: str, handle):
+    self.name = name
+    self.handle = handle
+    self.last_answer: Optional[float] = None
+    self._answering = True
+
+  def ask(self, method: str, *args, **kwargs):
+    """The node's answer to `method(*args, **kwargs)`, or NO_ANSWER (logged when it begins)."""
+    try:
+      answer = getattr(self.handle, method)(*args, **kwargs)
+    except Exception as error:  # pylint: disable=broad-except
+      if self._answering:
+        logging.warning('monitor: the %s did not answer %s(): %r', self.name, method, error)
+      self._answering = False
+      return NO_ANSWER
+    self.last_answer = time.time()
+    self._answering = True
+    return answer
+
+  def alive(self, now: float, dead_after_s: float) -> bool:
+    return self.last_answer is not None and now - self.last_answer <= dead_after_s
+
+  def death(self, now: float, started: float, dead_after_s: float,
+            startup_timeout_s: float) -> Optional[str]:
+    """Why this node counts as dead, or None while it answers (or may still be starting)."""
+    if self.last_answer is None:
+      if now - started > startup_timeout_s:
+        return f'the {self.name} did not answer within {startup_timeout_s:g} s of the start'
+      return None
+    if now - self.last_answer > dead_after_s:
+      return (f'the {self.name} stopped answering (nothing for {now - self.last_answer:.0f} s: '
+              'its process died or hangs)')
+    return None
+
+
 class MonitorNode:
-  """Writes `status.json` every `period_s` seconds and ends the run; see the module docstring."""
+  """Writes `status.json` every `period_s` seconds and ends the run; see the module docstring.
+
+  Node watching: the learner, replay, counter and variable server are needed by every other
+  node, so the run fails (naming the node) once one of them has not answered for
+  `dead_after_s` seconds. Actors and reanalyzers come in groups: status.json counts those alive,
+  and the run goes on with the others; it fails once none of a group has answered for
+  `silence_timeout_s` (with no reanalyzer the learner would wait for reanalysed items forever).
+  Every `replay_checkpoint_period_s` it saves the counter and checkpoints the replay (the learner
+  checkpoints itself, see `launch.nodes.LearnerNode`).
+  """
 
   def __init__(self, run_dir: str, table: str, stopping_rule: StoppingRule, replay: reverb.Client,
-               counter, variable_server, learner, evaluator, actors: Sequence, period_s: float = 2.0,
-               checkpoint_period_s: float = 60.0, startup_timeout_s: float = 300.0,
-               silence_timeout_s: float = 60.0):
+               counter, variable_server, learner, evaluator, actors: Sequence,
+               period_s: float = 2.0, replay_checkpoint_period_s: float = 300.0,
+               startup_timeout_s: float = 300.0, silence_timeout_s: float = 60.0,
+               dead_after_s: float = 10.0, reanalyzers: Sequence = ()):
     self._path = os.path.join(run_dir, STATUS_FILE)
     self._table = table
     self._rule = stopping_rule
-    self._replay = replay
-    self._counter = counter
-    self._variable_server = variable_server
-    self._learner = learner
-    self._evaluator = evaluator
-    self._actors: List = list(actors)
+    self._replay = WatchedNode('replay', replay)
+    self._counter = WatchedNode('counter', counter)
+    self._variable_server = WatchedNode('variable server', variable_server)
+    self._learner = WatchedNode('learner', learner)
+    self._evaluator = None if evaluator is None else WatchedNode('evaluator', evaluator)
+    self._actors = [WatchedNode(f'actor {index}', actor) for index, actor in enumerate(actors)]
+    self._actor_restarts = [0] * len(self._actors)
+    self._reanalyzers = [WatchedNode(f'reanalyzer {index}', reanalyzer)
+                         for index, reanalyzer in enumerate(reanalyzers)]
     self._period_s = period_s
-    self._checkpoint_period_s = checkpoint_period_s
+    self._replay_checkpoint_period_s = replay_checkpoint_period_s
     self._startup_timeout_s = startup_timeout_s
     self._silence_timeout_s = silence_timeout_s
-    self._learner_seen = False
-    self._actors_last_answer: Optional[float] = None
-    self._actor_failure: Optional[str] = None
+    self._dead_after_s = dead_after_s
+    self._node_failure: Optional[str] = None
     # Flushed at every row: the launcher draws the curve from it when the program has stopped.
     self._curve = loggers.CSVLogger(run_dir, label=CURVE_LABEL, add_uid=False, flush_every=1)
 
-  def _learner_steps(self, status: status_lib.Status) -> Optional[int]:
-    """The learner's step, or None when it does not answer."""
-    try:
-      if status.resumed_from_step is None and not self._learner_seen:
-        status.resumed_from_step = self._learner.resumed_from_step()
-      steps = self._learner.learner_steps()
-      self._learner_seen = True
-      staleness = self._learner.target_staleness()
+  def _read_learner(self, status: status_lib.Status) -> None:
+    learner = self._learner
+    if learner.last_answer is None:
+      resumed_from_step = learner.ask('resumed_from_step')
+      if resumed_from_step is NO_ANSWER:
+        return
+      status.resumed_from_step = resumed_from_step
+    steps = learner.ask('learner_steps')
+    if steps is NO_ANSWER:
+      return
+    status.learner_steps = int(steps)
+    staleness = learner.ask('target_staleness')
+    if staleness is not NO_ANSWER:
       status.policy_target_staleness = staleness.get('policy_target_staleness')
       status.reanalyzed_target_staleness = staleness.get('reanalyzed_target_staleness')
-      return steps
-    except Exception as error:  # pylint: disable=broad-except
-      logging.warning('monitor: the learner did not answer: %r', error)
-      return None
+    failure = learner.ask('failure')
+    if failure not in (None, NO_ANSWER):
+      self._node_failure = self._node_failure or failure
 
-  def _learner_failure(self) -> Optional[str]:
-    """Why the learner stopped by itself, or None (also when it does not answer: the next poll
-    of its steps sees that)."""
-    try:
-      return self._learner.failure()
-    except Exception as error:  # pylint: disable=broad-except
-      logging.warning('monitor: the learner did not answer: %r', error)
-      return None
+  def _read_services(self, status: status_lib.Status) -> None:
+    counts = self._counter.ask('get_counts')
+    if counts is not NO_ANSWER:
+      status.env_steps = int(counts.get('actor_steps', 0))
+      status.reanalyzed_items = int(counts.get('reanalyzer_items', 0))
+    tables = self._replay.ask('server_info', timeout=5)
+    if tables is not NO_ANSWER:
+      status.replay_size = int(tables[self._table].current_size)
+    version = self._variable_server.ask('version')
+    if version is not NO_ANSWER:
+      status.weights_version = int(version)
 
-  def _refresh(self, status: status_lib.Status, started: float, previous: status_lib.Status):
-    now = time.time()
-    status.wall_s = now - started
-    counts = self._counter.get_counts()
-    status.env_steps = int(counts.get('actor_steps', 0))
-    status.reanalyzed_items = int(counts.get('reanalyzer_items', 0))
-    status.replay_size = int(self._replay.server_info(timeout=10)[self._table].current_size)
-    status.weights_version = int(self._variable_server.version())
-    evaluation = self._evaluator.last_evaluation() if self._evaluator is not None else None
-    if evaluation is not None:
+  def _read_evaluation(self, status: status_lib.Status) -> None:
+    if self._evaluator is None:
+      return
+    # Without an evaluator the run goes on; only a target return would wait for it.
+    evaluation = self._evaluator.ask('last_evaluation')
+    if evaluation not in (None, NO_ANSWER):
       learner_steps, evaluation_return = int(evaluation[0]), float(evaluation[1])
       # The evaluator only keeps its latest evaluation: one is new when its figures change (a repeat
       # of both would not change the hold verdict either).
@@ -170,19 +234,38 @@ class MonitorNode:
         self._rule.record_evaluation(status, learner_steps, evaluation_return)
         self._curve.write({'wall_s': status.wall_s, 'env_steps': status.env_steps,
                            'learner_steps': learner_steps, 'evaluation_return': evaluation_return})
-    status.held = self._rule.held(status)
-    versions, restarts = [], 0
-    for actor in self._actors:
-      try:
-        versions.append(actor.weights_version())
-        restarts += actor.restarts()
-        self._actor_failure = self._actor_failure or actor.failure()
-      except Exception:  # pylint: disable=broad-except
-        pass  # An actor starting up, or dead; the others still count.
-    if versions:
-      self._actors_last_answer = now
-    status.actor_restarts = restarts
+
+  def _read_actors(self, status: status_lib.Status, now: float) -> None:
+    versions = []
+    for index, actor in enumerate(self._actors):
+      version = actor.ask('weights_version')
+      if version is NO_ANSWER:
+        continue  # An actor starting up, or dead; the others still count.
+      versions.append(version)
+      restarts = actor.ask('restarts')
+      if restarts is not NO_ANSWER:
+        self._actor_restarts[index] = restarts  # A dead actor's restarts still count.
+      failure = actor.ask('failure')
+      if failure not in (None, NO_ANSWER):
+        self._node_failure = self._node_failure or failure
+    status.actor_restarts = sum(self._actor_restarts)
     status.weight_staleness = status.learner_steps - min(versions) if versions else None
+    status.num_actors = len(self._actors)
+    status.actors_alive = sum(actor.alive(now, self._dead_after_s) for actor in self._actors)
+    for reanalyzer in self._reanalyzers:
+      reanalyzer.ask('weights_version')
+    status.num_reanalyzers = len(self._reanalyzers)
+    status.reanalyzers_alive = sum(reanalyzer.alive(now, self._dead_after_s)
+                                   for reanalyzer in self._reanalyzers)
+
+  def _refresh(self, status: status_lib.Status, started: float, previous: status_lib.Status):
+    now = time.time()
+    status.wall_s = now - started
+    self._read_learner(status)
+    self._read_services(status)
+    self._read_evaluation(status)
+    status.held = self._rule.held(status)
+    self._read_actors(status, now)
     elapsed = max(status.wall_s - previous.wall_s, 1e-9)
     status.env_steps_per_s = (status.env_steps - previous.env_steps) / elapsed
     status.learner_steps_per_s = (status.learner_steps - previous.learner_steps) / elapsed
@@ -190,24 +273,39 @@ class MonitorNode:
   def _end(self, status: status_lib.Status, state: str, reason: str, finish_learner: bool,
            save_counter: bool = True):
     if finish_learner:
-      status.learner_steps = int(self._learner.finish())
-    if save_counter:
-      self._counter.save_to_disk()
+      status.learner_steps = int(self._learner.handle.finish())
+    if save_counter and self._counter.ask('save_to_disk') is NO_ANSWER:
+      reason += '; the counter could not be saved'
     status.state, status.reason = state, reason
     status_lib.write_status(self._path, status)
     logging.info('monitor: run %s: %s', state, reason)
 
-  def _silent_nodes(self, started: float) -> Optional[str]:
-    """Why the run cannot go on (a node group stopped answering), or None."""
+  def _dead_node(self, started: float) -> Optional[str]:
+    """Why the run cannot go on (a node it needs, or a whole node group, stopped answering)."""
     now = time.time()
-    if not self._actors:
-      return None
-    if self._actors_last_answer is None:
-      if now - started > self._startup_timeout_s:
-        return f'no actor answered within {self._startup_timeout_s:g} s of the start'
-    elif now - self._actors_last_answer > self._silence_timeout_s:
-      return f'no actor has answered for {self._silence_timeout_s:g} s (their processes died or hang)'
+    # The services first: the learner also stops when one of them is gone.
+    for node in (self._replay, self._counter, self._variable_server, self._learner):
+      death = node.death(now, started, self._dead_after_s, self._startup_timeout_s)
+      if death is not None:
+        return death
+    for group, watched in (('actor', self._actors), ('reanalyzer', self._reanalyzers)):
+      if not watched:
+        continue
+      answers = [node.last_answer for node in watched if node.last_answer is not None]
+      if not answers:
+        if now - started > self._startup_timeout_s:
+          return f'no {group} answered within {self._startup_timeout_s:g} s of the start'
+      elif now - max(answers) > self._silence_timeout_s:
+        return (f'no {group} has answered for {self._silence_timeout_s:g} s (their processes died '
+                'or hang)')
     return None
+
+  def _checkpoint_replay(self) -> None:
+    """Saves the counter, then checkpoints the replay (the counts of the items it holds)."""
+    self._counter.ask('save_to_disk')
+    path = self._replay.ask('checkpoint')
+    if path is not NO_ANSWER:
+      logging.info('monitor: replay checkpointed to %s', path)
 
   def run(self):
     try:
@@ -217,42 +315,30 @@ class MonitorNode:
 
   def _follow(self):
     started = time.time()
-    status = status_lib.Status()
+    status = status_lib.Status(num_actors=len(self._actors), num_reanalyzers=len(self._reanalyzers))
     previous = dataclasses.replace(status)
     last_checkpoint = started
     status_lib.write_status(self._path, status)
     while not lp.wait_for_stop(self._period_s):
-      steps = self._learner_steps(status)
-      if steps is None:
-        waited = time.time() - started
-        if self._learner_seen or waited > self._startup_timeout_s:
-          self._end(status, 'failed', 'the learner stopped answering (its process died or hangs); '
-                    f'see its log under {os.path.dirname(self._path)}/logs', finish_learner=False)
-          lp.stop()
-          return
-        continue
-      status.learner_steps = steps
       self._refresh(status, started, previous)
       previous = dataclasses.replace(status)
       status_lib.write_status(self._path, status)
-      failure = self._learner_failure() or self._actor_failure
-      if failure is not None:
+      if self._node_failure is not None:
         # A stopped learner has saved what it could; with a stopped actor, the learner may wait on
         # the rate limiter, so it is not asked to finish (it saves at the stop).
-        self._end(status, 'failed', failure, finish_learner=False)
+        self._end(status, 'failed', self._node_failure, finish_learner=False)
         lp.stop()
         return
-      if time.time() - last_checkpoint > self._checkpoint_period_s:
-        self._counter.save_to_disk()
-        self._replay.checkpoint()
-        last_checkpoint = time.time()
-      failure = self._silent_nodes(started)
+      failure = self._dead_node(started)
       if failure is not None:
         # The learner may wait on the rate limiter for data that will not come: do not wait on it.
         self._end(status, 'failed', f'{failure}; see the logs under {os.path.dirname(self._path)}/logs',
-                  finish_learner=False)
+                  finish_learner=False, save_counter=self._counter.alive(time.time(), self._dead_after_s))
         lp.stop()
         return
+      if time.time() - last_checkpoint > self._replay_checkpoint_period_s:
+        self._checkpoint_replay()
+        last_checkpoint = time.time()
       reason = self._rule.reason_to_stop(status)
       if reason is not None:
         self._end(status, 'finished', reason, finish_learner=True)

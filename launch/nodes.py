@@ -36,6 +36,8 @@ PUBLISHED_GROUPS = ('network', learning.LEARNER_STEPS, learning.MAX_PRIORITY)
 COUNTER_FILE = 'counter.json'
 REPLAY_RESTORED_FILE = 'replay_restored.json'
 REPLAY_CHECKPOINT_FILE = 'replay_checkpoint.json'
+# The file Reverb writes last into a checkpoint directory, once the checkpoint is complete.
+REVERB_DONE_FILE = 'DONE'
 
 
 def limit_threads(num_threads: int) -> None:
@@ -68,6 +70,44 @@ def actor_environment_seeds(seed: int, restarts: int, count: int) -> List[int]:
   return [base + index for index in range(count)]
 
 
+def replay_checkpoints(directory: str) -> Tuple[Optional[str], List[str]]:
+  """(the checkpoint Reverb restores from `directory`, the newer ones it skips as partial).
+
+  Reverb 0.7 writes each checkpoint to a new directory named by the time, adds a DONE file once
+  everything is written, then deletes the older ones; at start it loads the newest directory
+  with a DONE file. A kill while writing therefore leaves the previous checkpoint in place and a
+  newer directory without DONE, which is skipped (and deleted by the next checkpoint).
+  """
+  if not os.path.isdir(directory):
+    return None, []
+  partial = []
+  for name in sorted(os.listdir(directory), reverse=True):
+    path = os.path.join(directory, name)
+    if os.path.exists(os.path.join(path, REVERB_DONE_FILE)):
+      return path, partial
+    partial.append(path)
+  return None, partial
+
+
+def learner_checkpoint_step(run_dir: str) -> Optional[int]:
+  """The learner step of the checkpoint a resumed learner of `run_dir` starts from (the newest
+  the directory's index names, see `MuZeroLearner.restore_checkpoint`); None before the first."""
+  state = tf.train.get_checkpoint_state(os.path.join(run_dir, 'learner'))
+  if state is None:
+    return None
+  return int(state.model_checkpoint_path.rsplit('-', 1)[1])
+
+
+def saved_counts(run_dir: str) -> Dict[str, float]:
+  """The counts in `run_dir`'s counter.json, which a resumed counter starts from."""
+  with open(os.path.join(run_dir, COUNTER_FILE)) as file:
+    saved = json.load(file)
+  counts = dict(saved['cache'])
+  for key, value in saved['counts'].items():
+    counts[key] = counts.get(key, 0) + value
+  return counts
+
+
 class ReplayNode(lp.ReverbNode):
   """A Reverb node that restores from and checkpoints to the run directory.
 
@@ -87,15 +127,21 @@ class ReplayNode(lp.ReverbNode):
     self._drain_s = drain_s
 
   def run(self):
+    directory = os.path.join(self._run_dir, 'replay')
+    restored, partial = replay_checkpoints(directory)
+    for path in partial:
+      logging.warning('replay: ignoring %s, a checkpoint whose writing was interrupted (no %s '
+                      'file); restoring %s instead.', path, REVERB_DONE_FILE, restored or 'nothing')
     # Held by the node, not a local: `reverb.Server.__del__` calls `stop()`, which would block when
     # `run` returns under threaded launches (see below).
     self._replay_server = reverb.Server(
         tables=self._tables_fn(),
         port=lp.get_port_from_address(self.reverb_address.resolve()),
-        checkpointer=reverb.checkpointers.DefaultCheckpointer(os.path.join(self._run_dir, 'replay')))
+        checkpointer=reverb.checkpointers.DefaultCheckpointer(directory))
     client = self._replay_server.localhost_client()
-    status_lib.write_json_atomically(os.path.join(self._run_dir, REPLAY_RESTORED_FILE),
-                {'size': int(client.server_info()[self._table].current_size)})
+    status_lib.write_json_atomically(os.path.join(self._run_dir, REPLAY_RESTORED_FILE), {
+        'size': int(client.server_info()[self._table].current_size), 'path': restored,
+        'ignored_partial': partial})
     lp.wait_for_stop()
     size, path = self._checkpoint(client)
     status_lib.write_json_atomically(os.path.join(self._run_dir, REPLAY_CHECKPOINT_FILE), {'size': size, 'path': path})
@@ -154,7 +200,13 @@ class CounterNode(counting.Counter):
 
 
 class LearnerNode:
-  """Steps the learner, publishes weights every `publish_period` steps, checkpoints itself.
+  """Steps the learner, publishes weights every `publish_period` steps, checkpoints itself and
+  then the counter every `checkpoint_period_s` seconds.
+
+  On resume the counter's learner_steps is set to the step the learner restored: after a hard
+  kill the counter may have been saved later (at the stop, or with the replay) or earlier (its
+  learner counts arrive up to a second late) than the learner's checkpoint, and the learner's
+  logs count their steps from it.
 
   `finish()` asks it to stop after the current step and save; the program's monitor calls it
   before stopping the program so that the last checkpoint matches the counter's. A stop signal
@@ -185,6 +237,8 @@ class LearnerNode:
     if resume and self._learner.restore_checkpoint():
       self._resumed_from_step = self._learner.learner_steps
     self._variable_server = variable_server
+    self._counter = counter
+    self._resume = resume
     self._publish_period = publish_period
     self._checkpoint_period_s = checkpoint_period_s
     self._finish = threading.Event()
@@ -195,7 +249,37 @@ class LearnerNode:
     groups = self._learner.get_variables(PUBLISHED_GROUPS)
     self._variable_server.publish(self._learner.learner_steps, dict(zip(PUBLISHED_GROUPS, groups)))
 
+  def _align_counter(self, timeout_s: float = 120.0) -> None:
+    """Sets the counter's learner_steps to this learner's step (the counter may still start)."""
+    deadline = time.time() + timeout_s
+    while True:
+      try:
+        counted = self._counter.get_counts().get(learning.LEARNER_STEPS, 0)
+        if counted != self._learner.learner_steps:
+          self._counter.increment(**{learning.LEARNER_STEPS: self._learner.learner_steps - counted})
+          logging.info('learner: counter learner_steps %d set to the restored step %d.', counted,
+                       self._learner.learner_steps)
+        return
+      except Exception as error:  # pylint: disable=broad-except
+        if time.time() > deadline:
+          logging.warning('learner: could not align the counter with step %d: %r',
+                          self._learner.learner_steps, error)
+          return
+        time.sleep(1.0)
+
+  def _checkpoint(self) -> None:
+    """Saves the learner, then the counter (its learner_steps may trail by up to a second of
+    steps, which the next resume corrects; its environment steps are those of this time)."""
+    self._learner.save_checkpoint()
+    try:
+      self._counter.save_to_disk()
+    except Exception as error:  # pylint: disable=broad-except
+      logging.warning('learner: the counter was not saved with checkpoint %d: %r',
+                      self._learner.learner_steps, error)
+
   def run(self):
+    if self._resume:
+      self._align_counter()
     self._publish()
     last_checkpoint = time.time()
     try:
@@ -205,7 +289,7 @@ class LearnerNode:
           if self._learner.learner_steps % self._publish_period == 0:
             self._publish()
           if time.time() - last_checkpoint > self._checkpoint_period_s:
-            self._learner.save_checkpoint()
+            self._checkpoint()
             last_checkpoint = time.time()
         except learning.NonFiniteError as error:
           self._failure = f'learner stopped: {error}'

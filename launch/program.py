@@ -67,7 +67,11 @@ class RunSettings:
     seed: actor i seeds its environments and search from `worker_seed(seed, i)`.
     stopping_rule: when the monitor ends the run.
     publish_period: learner steps between two weight publications to the variable server.
-    checkpoint_period_s: seconds between periodic checkpoints (learner, counter, replay).
+    learner_checkpoint_period_s: seconds between two periodic checkpoints of the learner (the
+      counter is saved with each, see `launch.nodes.LearnerNode`).
+    replay_checkpoint_period_s: seconds between two periodic checkpoints of the replay (the
+      counter is saved before each, see `launch.monitor.MonitorNode`). After a hard kill, a
+      resumed run has lost at most one period of learner steps and of replay items.
     status_period_s: seconds between two rewrites of status.json.
     eval_episodes: greedy episodes per evaluation (played in parallel, one environment each); for
       board games, games against a uniformly random player, half as each side.
@@ -85,7 +89,8 @@ class RunSettings:
   seed: int = 0
   stopping_rule: monitor_lib.StoppingRule = monitor_lib.StoppingRule()
   publish_period: int = 10
-  checkpoint_period_s: float = 60.0
+  learner_checkpoint_period_s: float = 300.0
+  replay_checkpoint_period_s: float = 300.0
   status_period_s: float = 2.0
   eval_episodes: int = 10
   eval_period_s: float = 20.0
@@ -126,32 +131,39 @@ def make_program(config: config_lib.MuZeroConfig, environment_factory, settings:
     learner_node = lp.CourierNode(
         nodes.LearnerNode, config, environment_spec, replay, fail_fast_handle(variable_server_node),
         fail_fast_handle(counter_node), run_dir, settings.resume, settings.publish_period,
-        settings.checkpoint_period_s, settings.learner_threads)
+        settings.learner_checkpoint_period_s, settings.learner_threads)
     program.add_node(learner_node)
   with program.group('actor'):
     # Actors wait for the first weights however long the learner takes to start.
-    actors = [program.add_node(lp.CourierNode(
+    actors = [lp.CourierNode(
         nodes.ActorNode, actor_id, config, environment_spec, environment_factory, replay,
         variable_server, fail_fast_handle(counter_node), run_dir,
-        worker_seed(settings.seed, actor_id), settings.actor_threads))
+        worker_seed(settings.seed, actor_id), settings.actor_threads)
               for actor_id in range(settings.num_actors)]
-  if settings.num_reanalyzers:
+    for actor in actors:
+      program.add_node(actor)
+  reanalyzers = [lp.CourierNode(
+      reanalyzer_node.ReanalyzerNode, reanalyzer_id, config, environment_spec, replay,
+      variable_server, fail_fast_handle(counter_node),
+      worker_seed(settings.seed, settings.num_actors + reanalyzer_id), settings.actor_threads)
+                 for reanalyzer_id in range(settings.num_reanalyzers)]
+  if reanalyzers:
     with program.group('reanalyzer'):
-      for reanalyzer_id in range(settings.num_reanalyzers):
-        program.add_node(lp.CourierNode(
-            reanalyzer_node.ReanalyzerNode, reanalyzer_id, config, environment_spec, replay,
-            variable_server, fail_fast_handle(counter_node),
-            worker_seed(settings.seed, settings.num_actors + reanalyzer_id),
-            settings.actor_threads))
+      for reanalyzer in reanalyzers:
+        program.add_node(reanalyzer)
   with program.group('evaluator'):
-    evaluator = program.add_node(lp.CourierNode(
+    evaluator = lp.CourierNode(
         nodes.EvaluatorNode, config, environment_spec, environment_factory, variable_server,
         run_dir, settings.seed, settings.eval_episodes, settings.eval_period_s,
-        settings.actor_threads))
+        settings.actor_threads)
+    program.add_node(evaluator)
   with program.group('monitor'):
+    # Every handle of the monitor fails fast, so that a dead node is seen at the next poll.
     program.add_node(lp.CourierNode(
         monitor_lib.MonitorNode, run_dir, builder.table, settings.stopping_rule, replay,
-        fail_fast_handle(counter_node), variable_server,
-        fail_fast_handle(learner_node, LEARNER_CALL_TIMEOUT_S), evaluator, actors,
-        settings.status_period_s, settings.checkpoint_period_s))
+        fail_fast_handle(counter_node), fail_fast_handle(variable_server_node),
+        fail_fast_handle(learner_node, LEARNER_CALL_TIMEOUT_S), fail_fast_handle(evaluator),
+        [fail_fast_handle(actor) for actor in actors], settings.status_period_s,
+        settings.replay_checkpoint_period_s,
+        reanalyzers=[fail_fast_handle(reanalyzer) for reanalyzer in reanalyzers]))
   return program

@@ -28,6 +28,9 @@ class Status:
       targets of the learner's latest batch (its share from the replay); None before a step.
     reanalyzed_target_staleness: the same for its reanalysed items; None without reanalysis.
     reanalyzed_items: items the reanalyzers have written.
+    num_actors, actors_alive: actor nodes of the program, and those that answered the monitor
+      within its `dead_after_s` (a killed actor is not restarted; the run goes on with the others).
+    num_reanalyzers, reanalyzers_alive: the same for reanalyzer nodes.
     last_eval_learner_steps: learner step of the weights the last evaluation played with; with
       `last_eval_return` it tells one evaluation from the next.
     first_target_s: when the first evaluation at or above the target was seen; None before.
@@ -55,6 +58,10 @@ class Status:
   reanalyzed_target_staleness: Optional[float] = None
   reanalyzed_items: int = 0
   actor_restarts: int = 0
+  num_actors: int = 0
+  actors_alive: int = 0
+  num_reanalyzers: int = 0
+  reanalyzers_alive: int = 0
   wall_s: float = 0.0
   first_target_s: Optional[float] = None
   first_target_env_steps: Optional[int] = None
@@ -118,7 +125,11 @@ def progress_line(status: Status) -> str:
   reanalysed = ('' if status.reanalyzed_target_staleness is None else
                 f' | reanalysed {status.reanalyzed_items:,} (targets '
                 f'{status.reanalyzed_target_staleness:.0f} steps old)')
+  nodes = f'actors {status.actors_alive}/{status.num_actors}'
+  if status.num_reanalyzers:
+    nodes += f', reanalyzers {status.reanalyzers_alive}/{status.num_reanalyzers}'
   return (f'[{status.wall_s:6.0f}s] env {status.env_steps:,} ({status.env_steps_per_s:.0f}/s) | '
           f'learner {status.learner_steps:,} ({status.learner_steps_per_s:.1f}/s) | '
           f'eval return {evaluation} | replay {status.replay_size:,} | '
-          f'weights v{status.weights_version} (staleness {staleness}){reanalysed}{target}')
+          f'weights v{status.weights_version} (staleness {staleness}) | {nodes} alive'
+          f'{reanalysed}{target}')

@@ -35,6 +35,7 @@ import reverb
 import sonnet as snt
 import tensorflow as tf
 import tree
+from absl import logging
 from acme import core
 from acme.adders import reverb as adders
 from acme.utils import counting
@@ -165,8 +166,9 @@ class MuZeroLearner(core.Learner):
     self._checkpoint = tf.train.Checkpoint(**checkpointed)
     self._checkpoint_manager = None
     if checkpoint_directory:
+      # Two, so that a checkpoint that cannot be read leaves the one before it to restore.
       self._checkpoint_manager = tf.train.CheckpointManager(
-          self._checkpoint, checkpoint_directory, max_to_keep=1)
+          self._checkpoint, checkpoint_directory, max_to_keep=2)
     self._last_step_time = None
     self.last_priorities = None
     self.last_staleness: Dict[str, float] = {}
@@ -402,13 +404,32 @@ class MuZeroLearner(core.Learner):
     return self._checkpoint_manager.save(checkpoint_number=self.learner_steps)
 
   def restore_checkpoint(self) -> bool:
-    """Restores the latest checkpoint of the directory if there is one; returns whether it did."""
+    """Restores the newest readable checkpoint of the directory; returns whether there was one.
+
+    TensorFlow writes a checkpoint's files first and the directory's index of checkpoints last
+    (atomically), so a kill while saving leaves the previous checkpoint listed and the partial
+    one unseen. A listed checkpoint that still cannot be read (a damaged file) is reported and
+    the one before it restored.
+
+    Raises:
+      ValueError: checkpoints are listed but none can be read.
+    """
     if self._checkpoint_manager is None:
       raise ValueError('this learner was made without a checkpoint_directory.')
-    latest = self._checkpoint_manager.latest_checkpoint
-    if latest is None:
+    listed = self._checkpoint_manager.checkpoints
+    if not listed:
       return False
-    self._checkpoint.restore(latest)
-    if self._target_network is not None:
-      self._update_target_network()
-    return True
+    errors = []
+    for path in reversed(listed):
+      try:
+        self._checkpoint.restore(path).assert_existing_objects_matched()
+      except Exception as error:  # pylint: disable=broad-except
+        # TensorFlow's reader raises OpErrors, IndexError or ValueError for damaged files.
+        errors.append(f'{path}: {type(error).__name__}: {error}')
+        logging.warning('learner: checkpoint %s cannot be read (%s: %s); trying the one before.',
+                        path, type(error).__name__, error)
+        continue
+      if self._target_network is not None:
+        self._update_target_network()
+      return True
+    raise ValueError(f'none of the learner checkpoints can be read: {"; ".join(errors)}')

@@ -204,6 +204,44 @@ def test_checkpoint_of_non_finite_weights_is_refused_and_the_last_one_kept(make_
     np.testing.assert_array_equal(got, want)
 
 
+def _weights_after_steps(learner, steps):
+  for _ in range(steps):
+    learner.step()
+  learner.save_checkpoint()
+  return learner.learner_steps, learner.get_variables(['network'])[0]
+
+
+def test_checkpoint_interrupted_while_written_is_never_restored(make_replay, tmp_path):
+  # A kill while saving step 3 leaves its files, partly written, and the index still naming step 2.
+  replay = filled_replay(make_replay, conftest.tiny_config(), num_episodes=1)
+  learner = make_learner(replay, checkpoint_directory=str(tmp_path))
+  step, saved = _weights_after_steps(learner, 2)
+  (tmp_path / 'ckpt-3.index').write_bytes(b'\x00' * 7)
+  (tmp_path / 'ckpt-3.data-00000-of-00001').write_bytes(b'partial')
+  (tmp_path / 'ckpt-3_temp').mkdir()
+  restored = make_learner(replay, checkpoint_directory=str(tmp_path))
+  assert restored.restore_checkpoint() and restored.learner_steps == step == 2
+  for got, want in zip(restored.get_variables(['network'])[0], saved):
+    np.testing.assert_array_equal(got, want)
+
+
+def test_damaged_latest_checkpoint_falls_back_to_the_one_before(make_replay, tmp_path, caplog):
+  replay = filled_replay(make_replay, conftest.tiny_config(), num_episodes=1)
+  learner = make_learner(replay, checkpoint_directory=str(tmp_path))
+  first_step, first = _weights_after_steps(learner, 1)
+  _weights_after_steps(learner, 1)
+  data = tmp_path / 'ckpt-2.data-00000-of-00001'
+  data.write_bytes(data.read_bytes()[:len(data.read_bytes()) // 2])
+  restored = make_learner(replay, checkpoint_directory=str(tmp_path))
+  assert restored.restore_checkpoint() and restored.learner_steps == first_step == 1
+  for got, want in zip(restored.get_variables(['network'])[0], first):
+    np.testing.assert_array_equal(got, want)
+  assert 'ckpt-2 cannot be read' in caplog.text and 'trying the one before' in caplog.text
+  (tmp_path / 'ckpt-1.index').write_bytes(b'damaged')
+  with pytest.raises(ValueError, match='none of the learner checkpoints can be read: .*ckpt-2: .*ckpt-1: '):
+    make_learner(replay, checkpoint_directory=str(tmp_path)).restore_checkpoint()
+
+
 def test_board_game_sequences_train_with_dict_observations(make_replay):
   environment = make_environment('openspiel:tic_tac_toe')
   config = dataclasses.replace(

@@ -25,6 +25,8 @@ def parsed_flags():
     ({'num_simulations': 0}, r'--num_simulations=0 is not allowed'),
     ({'max_learner_steps': 0}, r'--max_learner_steps=0 is not allowed'),
     ({'max_seconds': -1.0}, r'--max_seconds=-1.0 is not allowed; it must be > 0'),
+    ({'learner_checkpoint_period_s': 0.0}, r'--learner_checkpoint_period_s=0.0 is not allowed; it must be > 0'),
+    ({'replay_checkpoint_period_s': -5.0}, r'--replay_checkpoint_period_s=-5.0 is not allowed; it must be > 0'),
     ({'launch_type': 'cloud'}, r"--launch_type='cloud' is not allowed; allowed: local_mp, local_mt, test_mt, vertex_ai"),
     ({'config': 'huge'}, r"--config='huge' is not allowed; allowed: auto, cartpole, atari, board_game"),
     ({'config': 'board_game'}, r"--config=board_game needs an openspiel:... --env"),

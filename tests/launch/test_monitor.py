@@ -127,19 +127,6 @@ def stops(monkeypatch):
   return stopped
 
 
-def test_dead_learner_fails_the_run_and_stops_the_program(tmp_path, stops):
-  counter = _Counter()
-  monitor = monitor_lib.MonitorNode(
-      str(tmp_path), 'priority_table', monitor_lib.StoppingRule(max_learner_steps=1000), _Replay(),
-      counter, _VariableServer(), _DyingLearner(alive_calls=2), None, [_Actor()], period_s=0)
-  monitor.run()
-  status = status_lib.read_status(str(tmp_path / 'status.json'))
-  assert status.state == 'failed' and 'learner stopped answering' in status.reason
-  assert status.learner_steps == 3 and status.env_steps == 100 and status.replay_size == 5
-  assert status.weight_staleness == 1 and status.actor_restarts == 1
-  assert stops == [True] and counter.saved == 1
-
-
 def test_actors_that_never_answer_fail_the_run(tmp_path, stops):
   monitor = monitor_lib.MonitorNode(
       str(tmp_path), 'priority_table', monitor_lib.StoppingRule(max_learner_steps=1000), _Replay(),
@@ -262,6 +249,91 @@ def ticking(monkeypatch):
   monkeypatch.setattr(monitor_lib.lp, 'wait_for_stop', wait_for_stop)
   monkeypatch.setattr(monitor_lib.lp, 'stop', lambda: stopped.append(True))
   return stopped
+
+
+class _DiesAfter:
+  """Answers like `node` for `alive_calls` calls of `method`, then raises at every call like a
+  courier client whose server process is gone."""
+
+  def __init__(self, node, method, alive_calls):
+    self._node, self._method, self._calls = node, method, alive_calls
+
+  def __getattr__(self, name):
+    attribute = getattr(self._node, name)
+
+    def call(*args, **kwargs):
+      if name == self._method:
+        self._calls -= 1
+      if self._calls < 0:
+        raise ConnectionError('UNAVAILABLE: failed to connect')
+      return attribute(*args, **kwargs)
+    return call
+
+
+def test_dead_learner_fails_the_run_and_stops_the_program(tmp_path, ticking):
+  counter = _Counter()
+  monitor = monitor_lib.MonitorNode(
+      str(tmp_path), 'priority_table', monitor_lib.StoppingRule(max_learner_steps=1000), _Replay(),
+      counter, _VariableServer(), _DyingLearner(alive_calls=2), None, [_Actor()], period_s=10,
+      dead_after_s=15)
+  monitor.run()
+  status = status_lib.read_status(str(tmp_path / 'status.json'))
+  # Answers at 10 and 20 s; at 30 s silent for 10 s, at 40 s for 20 s > 15 s.
+  assert status.state == 'failed' and status.wall_s == 40
+  assert 'the learner stopped answering (nothing for 20 s' in status.reason
+  assert status.learner_steps == 3 and status.env_steps == 100 and status.replay_size == 5
+  assert status.weight_staleness == 1 and status.actor_restarts == 1
+  assert ticking == [True] and counter.saved == 1
+
+
+@pytest.mark.parametrize('service', ['replay', 'counter', 'variable server'])
+def test_dead_service_fails_the_run_naming_it(tmp_path, ticking, service):
+  saved_counter = counter = _Counter()
+  replay, variable_server = _Replay(), _VariableServer()
+  if service == 'replay':
+    replay = _DiesAfter(replay, 'server_info', 2)
+  elif service == 'counter':
+    counter = _DiesAfter(saved_counter, 'get_counts', 2)
+  else:
+    variable_server = _DiesAfter(variable_server, 'version', 2)
+  monitor = monitor_lib.MonitorNode(
+      str(tmp_path), 'priority_table', monitor_lib.StoppingRule(max_learner_steps=1000), replay,
+      counter, variable_server, _DyingLearner(alive_calls=10**6), None, [_Actor()], period_s=10)
+  monitor.run()
+  status = status_lib.read_status(str(tmp_path / 'status.json'))
+  assert status.state == 'failed' and status.wall_s == 40
+  assert status.reason.startswith(f'the {service} stopped answering')
+  assert ticking == [True]
+  # A dead counter is not asked to save (it was saved with the last learner and replay checkpoints).
+  assert saved_counter.saved == (0 if service == 'counter' else 1)
+
+
+def test_killed_actor_leaves_the_run_going_with_the_others(tmp_path, ticking):
+  actors = [_Actor(), _DiesAfter(_Actor(), 'weights_version', 2), _Actor()]
+  monitor = monitor_lib.MonitorNode(
+      str(tmp_path), 'priority_table', monitor_lib.StoppingRule(max_seconds=100), _Replay(),
+      _Counter(), _VariableServer(), _Learner(), None, actors, period_s=10)
+  monitor.run()
+  status = status_lib.read_status(str(tmp_path / 'status.json'))
+  assert status.state == 'finished' and 'max_seconds=100' in status.reason
+  assert (status.num_actors, status.actors_alive) == (3, 2)
+  assert status.actor_restarts == 3  # The dead actor's restart still counts.
+  assert 'actors 2/3 alive' in status_lib.progress_line(status)
+
+
+def test_dead_reanalyzers_fail_the_run_since_the_learner_would_wait_for_them(tmp_path, ticking):
+  reanalyzers = [_DiesAfter(_Actor(), 'weights_version', 1), _DiesAfter(_Actor(), 'weights_version', 3)]
+  monitor = monitor_lib.MonitorNode(
+      str(tmp_path), 'priority_table', monitor_lib.StoppingRule(max_seconds=1000), _Replay(),
+      _Counter(), _VariableServer(), _DyingLearner(alive_calls=10**6), None, [_Actor()],
+      period_s=10, silence_timeout_s=30, reanalyzers=reanalyzers)
+  monitor.run()
+  status = status_lib.read_status(str(tmp_path / 'status.json'))
+  # The last answer comes at 30 s; at 70 s none has answered for 40 s > 30 s.
+  assert status.state == 'failed' and status.wall_s == 70
+  assert status.reason.startswith('no reanalyzer has answered for 30 s')
+  assert (status.num_reanalyzers, status.reanalyzers_alive) == (2, 0)
+  assert 'reanalyzers 0/2' in status_lib.progress_line(status)
 
 
 # Polls at 10, 20, ... s: the target is first reached at 30 s (the repeat at 40 s is the same

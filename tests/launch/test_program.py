@@ -80,6 +80,7 @@ def test_local_multiprocessing_run(tmp_path):
   run_dir = str(tmp_path / 'run')
   status, _ = _launch(run_dir, '--launch_type=local_mp', '--max_learner_steps=10')
   assert status.state == 'finished' and status.learner_steps >= 10
+  assert (status.num_actors, status.actors_alive) == (1, 1)
   assert status.env_steps > 0 and status.replay_size > 0
   process_logs = os.path.join(run_dir, 'logs', 'processes')
   for group in ('learner', 'actor', 'replay', 'evaluator', 'monitor', 'counter', 'variable_server'):
@@ -97,6 +98,7 @@ def test_reanalyzer_nodes_feed_the_learner(tmp_path):
   assert status.state == 'finished' and status.learner_steps >= 15
   assert '1 reanalyzers (0.5 of every batch)' in stdout
   assert status.reanalyzed_items > 0
+  assert (status.num_reanalyzers, status.reanalyzers_alive) == (1, 1)  # The monitor watches it.
   assert status.reanalyzed_target_staleness is not None
   assert 0 <= status.reanalyzed_target_staleness <= status.learner_steps
 

@@ -52,8 +52,10 @@ def test_unknown_state_is_rejected():
 def test_progress_line_shows_every_figure():
   line = status_lib.progress_line(status_lib.Status(
       learner_steps=1200, env_steps=12345, replay_size=900, weights_version=1100, last_eval_return=187.5,
-      env_steps_per_s=410, learner_steps_per_s=40.25, weight_staleness=100, wall_s=61))
-  for figure in ('12,345', '410/s', '1,200', '40.2/s', '187.5', 'replay 900', 'v1100', 'staleness 100'):
+      env_steps_per_s=410, learner_steps_per_s=40.25, weight_staleness=100, wall_s=61,
+      num_actors=4, actors_alive=3))
+  for figure in ('12,345', '410/s', '1,200', '40.2/s', '187.5', 'replay 900', 'v1100', 'staleness 100',
+                 'actors 3/4 alive'):
     assert figure in line
 
 
