@@ -146,36 +146,27 @@ def gather_node_rows(array: tf.Tensor, node: tf.Tensor) -> tf.Tensor:
 
 def gather_edges(array: tf.Tensor, node: tf.Tensor, action: tf.Tensor) -> tf.Tensor:
   """`array[b, node[b], action[b]]` for each b: [B, N, A] x [B] x [B] -> [B]."""
-  return tf.gather(tf.reshape(array, [-1]), _flat_edge_index(array, node, action))
+  return tf.gather_nd(array, _edge_index(node, action))
 
 
 def set_node_rows(array: tf.Tensor, node: tf.Tensor, rows: tf.Tensor) -> tf.Tensor:
   """`array` [B, N, ...] with row `node[b]` of tree b replaced by `rows[b]` [B, ...]."""
-  batch_size, num_nodes = array.shape[:2]
-  flat_rows = tf.reshape(array, [batch_size * num_nodes] + array.shape[2:].as_list())
-  flat_index = tf.range(batch_size) * num_nodes + node
-  flat_rows = tf.tensor_scatter_nd_update(flat_rows, flat_index[:, None], rows)
-  return tf.reshape(flat_rows, array.shape)
+  node_index = tf.stack([tf.range(tf.shape(node)[0]), node], axis=1)
+  return tf.tensor_scatter_nd_update(array, node_index, rows)
 
 
 def set_edges(array: tf.Tensor, node: tf.Tensor, action: tf.Tensor,
               values: tf.Tensor) -> tf.Tensor:
   """`array` [B, N, A] with entry (node[b], action[b]) of tree b replaced by `values[b]`."""
-  flat_values = tf.tensor_scatter_nd_update(
-      tf.reshape(array, [-1]), _flat_edge_index(array, node, action)[:, None], values)
-  return tf.reshape(flat_values, array.shape)
+  return tf.tensor_scatter_nd_update(array, _edge_index(node, action), values)
 
 
 def add_to_edges(array: tf.Tensor, node: tf.Tensor, action: tf.Tensor,
                  values: tf.Tensor) -> tf.Tensor:
   """`array` [B, N, A] with `values[b]` added to entry (node[b], action[b]) of tree b."""
-  flat_values = tf.tensor_scatter_nd_add(
-      tf.reshape(array, [-1]), _flat_edge_index(array, node, action)[:, None], values)
-  return tf.reshape(flat_values, array.shape)
+  return tf.tensor_scatter_nd_add(array, _edge_index(node, action), values)
 
 
-def _flat_edge_index(array: tf.Tensor, node: tf.Tensor, action: tf.Tensor) -> tf.Tensor:
-  # Scatters into a flat vector: XLA on CPU lowers scatters to a loop over indices, and a
-  # rank-1 scatter measured about 6x cheaper than the same scatter on [B, N, A].
-  batch_size, num_nodes, num_actions = array.shape
-  return (tf.range(batch_size) * num_nodes + node) * num_actions + action
+def _edge_index(node: tf.Tensor, action: tf.Tensor) -> tf.Tensor:
+  """[B, 3] indices (b, node[b], action[b]) into a [B, N, A] array."""
+  return tf.stack([tf.range(tf.shape(node)[0]), node, action], axis=1)
