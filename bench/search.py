@@ -4,7 +4,8 @@ Workloads (actions, simulations, batch size) of issue 14 on a tiny MLP model so 
 dominates (`bench.search_workload`): 2 actions x 50 simulations at B = 1 up to chess's 4,674
 actions x 100 simulations. One search = root inference + noise + the simulations + reading the
 visit counts into numpy. The first call (trace + compile + one search) is timed apart; the
-throughput is the median of repetitions of at least `--min_repetition_s` seconds each. With
+throughput is the median of repetitions of at least `--min_repetition_s` seconds each; "depth"
+is the mean depth of a simulation, the levels it runs pUCT on (`mean_simulation_depth`). With
 `--mctx_python` (a Python with jax and mctx, e.g. a venv under /tmp) each workload also runs
 `bench.search_mctx` in a subprocess pinned to the same CPU, right after ours, for the ratio.
 
@@ -65,6 +66,9 @@ from bench.search_workload import Workload  # pylint: disable=g-import-not-at-to
 from networks.base import NetworkOutput  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import policies  # pylint: disable=g-import-not-at-top,wrong-import-position
+from search import qtransforms  # pylint: disable=g-import-not-at-top,wrong-import-position
+from search import search as search_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from search import tree as tree_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 class BenchmarkNetwork(tf.Module):
@@ -115,6 +119,29 @@ def benchmark(workload: Workload, repetitions: int,
       workload, repetitions, min_repetition_s)
 
 
+def mean_simulation_depth(workload: Workload) -> float:
+  """Mean depth of a simulation (`search_workload.mean_depth`) in the workload's trees.
+
+  The trees are those of `benchmark`'s search without the root noise (`SearchFn` returns no
+  tree), built by the same `search.search.run_simulations`.
+  """
+  network = BenchmarkNetwork(workload.num_actions)
+
+  @tf.function(jit_compile=True, autograph=False)
+  def parents(observations):
+    root = network.initial_inference(observations)
+    tree = tree_lib.init_tree(
+        root.latent, tf.nn.softmax(root.policy_logits), root.value,
+        tf.ones([workload.batch_size, workload.num_actions], tf.bool), workload.num_simulations,
+        qtransforms.init_min_max_stats(workload.batch_size))
+    return search_lib.run_simulations(
+        tree, network, workload.num_simulations, config_lib.SearchConfig.pb_c_init,
+        config_lib.SearchConfig.pb_c_base, search_workload.DISCOUNT).parents
+
+  return search_workload.mean_depth(
+      parents(search_workload.observations(workload.batch_size)).numpy())
+
+
 def benchmark_mctx(mctx_python: str, workload: Workload, args: argparse.Namespace) -> dict:
   """The mctx side's figures of one workload (`bench.search_mctx` in `mctx_python`)."""
   command = [mctx_python, '-m', 'bench.search_mctx', f'--num_actions={workload.num_actions}',
@@ -144,20 +171,24 @@ def main(args: argparse.Namespace) -> None:
   if not args.json:
     print(f'{command}  (pinned to CPU {args.cpu}, 1 thread, TensorFlow {tf.__version__})')
     print(f'{"actions":>8} {"sims":>5} {"B":>4} {"sims/s":>10} {"searches/s":>11} '
-          f'{"compile s":>10}' + (f' {"mctx sims/s":>12} {"mctx compile s":>15} {"ratio":>6}'
-                                  if args.mctx_python else ''))
+          f'{"compile s":>10} {"depth":>6}' +
+          (f' {"mctx sims/s":>12} {"mctx compile s":>15} {"mctx depth":>11} {"ratio":>6}'
+           if args.mctx_python else ''))
   for workload in workloads(args):
     ours = benchmark(workload, args.repetitions, args.min_repetition_s)
+    depth = mean_simulation_depth(workload)
     mctx: Optional[dict] = (benchmark_mctx(args.mctx_python, workload, args)
                             if args.mctx_python else None)
     if args.json:
-      print(json.dumps({**workload._asdict(), **ours._asdict(), 'mctx': mctx}), flush=True)
+      print(json.dumps({**workload._asdict(), **ours._asdict(), 'mean_depth': depth,
+                        'mctx': mctx}), flush=True)
       continue
     line = (f'{workload.num_actions:>8} {workload.num_simulations:>5} {workload.batch_size:>4} '
-            f'{ours.sims_per_s:>10,.0f} {ours.searches_per_s:>11,.2f} {ours.compile_s:>10.2f}')
+            f'{ours.sims_per_s:>10,.0f} {ours.searches_per_s:>11,.2f} {ours.compile_s:>10.2f} '
+            f'{depth:>6.1f}')
     if mctx is not None:
       line += (f' {mctx["sims_per_s"]:>12,.0f} {mctx["compile_s"]:>15.2f} '
-               f'{ours.sims_per_s / mctx["sims_per_s"]:>6.2f}')
+               f'{mctx["mean_depth"]:>11.1f} {ours.sims_per_s / mctx["sims_per_s"]:>6.2f}')
     print(line, flush=True)
   if mctx is not None and not args.json:
     print(f'mctx {mctx["mctx"]} on jax {mctx["jax"]} ({args.mctx_python})')

@@ -4,7 +4,9 @@ Runs in a separate Python environment with jax and mctx (never this project's, w
 started by `bench.search --mctx_python=...`, one process per workload pinned to the same CPU. The
 search is `mctx.muzero_policy` (pUCT, mctx's default Q transform), jitted together with the root
 inference and the Dirichlet noise, on the same MLP weights as ours; one search ends when its
-visit counts are in numpy, as on our side. Prints one JSON line.
+visit counts are in numpy, as on our side. Prints one JSON line, with the mean depth of the
+simulations of the first search (mctx's default Q transform gives unvisited children a value
+from their parent and siblings, which shapes its trees differently from the paper's rule).
 
   python -m bench.search_mctx --num_actions=82 --num_simulations=800 --batch_size=1
 """
@@ -46,7 +48,8 @@ def _mlp(layers, inputs):
 
 
 def make_search(workload: search_workload.Workload):
-  """A jitted function (params, seed) -> visit counts [B, A] of one batched search."""
+  """A jitted function (params, observations, seed) -> visit counts [B, A] and parents [B, N]
+  of one batched search."""
   num_actions = workload.num_actions
 
   def predict(params, latent):
@@ -71,7 +74,7 @@ def make_search(workload: search_workload.Workload):
         mctx.RootFnOutput(prior_logits=logits, value=value, embedding=latent), recurrent_fn,
         workload.num_simulations, dirichlet_fraction=search_workload.DIRICHLET_FRACTION,
         dirichlet_alpha=search_workload.DIRICHLET_ALPHA)
-    return output.search_tree.summary().visit_counts
+    return output.search_tree.summary().visit_counts, output.search_tree.parents
 
   return search
 
@@ -82,9 +85,11 @@ def main(args: argparse.Namespace) -> None:
   observations = jnp.asarray(search_workload.observations(args.batch_size))
   search = make_search(workload)
   timing = search_workload.time_searches(
-      lambda seed: np.asarray(search(params, observations, seed)), workload, args.repetitions,
-      args.min_repetition_s)
-  print(json.dumps({'jax': jax.__version__, 'mctx': mctx.__version__, **timing._asdict()}))
+      lambda seed: np.asarray(search(params, observations, seed)[0]), workload,
+      args.repetitions, args.min_repetition_s)
+  depth = search_workload.mean_depth(np.asarray(search(params, observations, 0)[1]))
+  print(json.dumps({'jax': jax.__version__, 'mctx': mctx.__version__, 'mean_depth': depth,
+                    **timing._asdict()}))
 
 
 if __name__ == '__main__':

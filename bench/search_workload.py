@@ -61,6 +61,19 @@ class Timing(NamedTuple):
   compile_s: float
 
 
+def mean_depth(parents: np.ndarray) -> float:
+  """Mean depth of the nodes below the roots of trees with parent indices `parents` [B, N].
+
+  Node k + 1 is made by simulation k, which descended through as many levels as the node is
+  deep: with pUCT's work per level O(A), the mean depth tells how much work a simulation does.
+  Parents come before their children (node indices grow with the simulations).
+  """
+  depths = np.zeros(parents.shape, np.int64)
+  for node in range(1, parents.shape[1]):
+    depths[:, node] = depths[np.arange(parents.shape[0]), parents[:, node]] + 1
+  return float(depths[:, 1:].mean())
+
+
 def time_searches(one_search: Callable[[int], object], workload: Workload, repetitions: int,
                   min_repetition_s: float) -> Timing:
   """Times `one_search(seed)`: the first call (trace + compile + one search) apart, then the

@@ -6,6 +6,23 @@ exactly one new leaf). The tree therefore never runs out of room and keeps one s
 the compiled loops. Statistics of an edge (node, action) live at the parent, in the `children_*`
 arrays, as in mctx: pUCT at a node reads one row of each array instead of following child pointers.
 
+Layout and cost: the [B, N, A] edge arrays are allocated once per search and every simulation
+updates them in place, so a simulation costs O(depth x A) (one row read per tree level, a few
+entries written), whatever N is. The arrays stay dense rather than holding child tables for
+expanded nodes only, because every node is expanded (N rows are all used by the end of a search)
+and the dense rows keep pUCT a plain row read; what made simulations grow with N was XLA copying
+whole arrays, not their size. In-place updates under XLA need three things, checked in the
+optimised HLO (tests/search/test_tree.py asserts that no loop body copies a [B, N, A] array):
+  * updates are scatters on the arrays' own shape (`set_edges`, `set_node_rows`): a scatter on a
+    flat reshape became, at B = 1, a fusion of reshape and update that XLA neither emits in place
+    nor keeps from being duplicated into each reader, i.e. a copy of the array per update;
+  * nothing reads an array's old value where XLA cannot order the read before the write: backup
+    reads Q back from the updated arrays (`search.backward`);
+  * the arrays pass through the loops of `search.simulate` read-only.
+The depth itself may grow with N: where pUCT keeps to one line (a random network under the
+paper's rule that an unvisited child scores as a loss), trees grow nearly as chains ~N/2 deep on
+average, and that work per simulation is the algorithm's, not the layout's.
+
 Sign convention (single- and two-player alike):
   * a reward belongs to an edge and is seen from the player who took the action, i.e. the player
     to move at the parent;
