@@ -17,8 +17,8 @@ optimised HLO (tests/search/test_tree.py asserts that no loop body copies a [B, 
     flat reshape became, at B = 1, a fusion of reshape and update that XLA neither emits in place
     nor keeps from being duplicated into each reader, i.e. a copy of the array per update;
   * nothing reads an array's old value where XLA cannot order the read before the write: backup
-    reads Q back from the updated arrays (`search.backward`);
-  * the arrays pass through the loops of `search.simulate` read-only.
+    reads Q back from the updated arrays (`backward` in search/search.py);
+  * the arrays pass through the descent loop (`simulate`) read-only.
 The depth itself may grow with N: where pUCT keeps to one line (a random network under the
 paper's rule that an unvisited child scores as a loss), trees grow nearly as chains ~N/2 deep on
 average, and that work per simulation is the algorithm's, not the layout's.
