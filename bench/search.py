@@ -1,94 +1,101 @@
 """Benchmark of the compiled MuZero search: simulations per second on one pinned CPU core.
 
-Workload: observation size 4, 2 actions, latent size 64; representation 4->64->64, dynamics
-(64 + one-hot 2)->64->(64 latent + 1 reward), prediction 64->64->(2 logits + 1 value), ReLU,
-random weights, scalar heads; 50 simulations, discount 0.997, Dirichlet noise on (alpha 0.25,
-fraction 0.25). One search = root inference + noise + 50 simulations + reading the visit counts
-into numpy. Compilation is timed separately; the throughput is the median of repetitions of at
-least `--min_repetition_s` seconds each.
+Workloads (actions, simulations, batch size) of issue 14 on a tiny MLP model so that the tree
+dominates (`bench.search_workload`): 2 actions x 50 simulations at B = 1 up to chess's 4,674
+actions x 100 simulations. One search = root inference + noise + the simulations + reading the
+visit counts into numpy. The first call (trace + compile + one search) is timed apart; the
+throughput is the median of repetitions of at least `--min_repetition_s` seconds each; "depth"
+is the mean depth of a simulation, the levels it runs pUCT on (`mean_simulation_depth`). With
+`--mctx_python` (a Python with jax and mctx, e.g. a venv under /tmp) each workload also runs
+`bench.search_mctx` in a subprocess pinned to the same CPU, right after ours, for the ratio.
 
-  python -m bench.search [--json] [--batch_sizes=1,16,64,256] [--cpu=1]
+  python -m bench.search [--mctx_python=/tmp/mctxenv/bin/python] [--json] [--cpu=1]
+  python -m bench.search --num_actions=82 --num_simulations=800 --batch_size=1
 """
 
+import argparse
 import os
-import statistics
+import subprocess
 import sys
-import time
-from typing import List, NamedTuple
-
-from absl import app
-from absl import flags
+from typing import List, Optional
 
 
-def define_flags() -> None:
-  """The command line of `python -m bench.search`."""
-  flags.DEFINE_bool('json', False, 'Print one JSON object per batch size and nothing else on '
-                    'stdout.')
-  flags.DEFINE_list('batch_sizes', ['1', '16', '64', '256'], 'Batch sizes to measure.')
-  flags.DEFINE_integer('num_simulations', 50, 'Simulations per search.', lower_bound=1)
-  flags.DEFINE_integer('repetitions', 5, 'Timed repetitions; the figures are medians of at least '
-                       '5.', lower_bound=5)
-  flags.DEFINE_float('min_repetition_s', 1.0, 'Minimum duration of one repetition in seconds, at '
-                     'least 1.', lower_bound=1.0)
-  flags.DEFINE_integer('cpu', 1, 'The one CPU the process is pinned to, like taskset -c.')
+def _parse_args() -> argparse.Namespace:
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--num_actions', type=int,
+                      help='run one workload with this many actions (default: the table)')
+  parser.add_argument('--num_simulations', type=int,
+                      help='run one workload with this many simulations (default: the table)')
+  parser.add_argument('--batch_size', type=int,
+                      help='run one workload with this batch size (default: the table)')
+  parser.add_argument('--mctx_python', default=None,
+                      help='Python interpreter with jax and mctx: measure mctx too')
+  parser.add_argument('--json', action='store_true',
+                      help='print one JSON object per workload and nothing else on stdout')
+  parser.add_argument('--repetitions', type=int, default=5, help='timed repetitions (>= 5)')
+  parser.add_argument('--min_repetition_s', type=float, default=1.0,
+                      help='minimum duration of one repetition in seconds (>= 1)')
+  parser.add_argument('--cpu', type=int, default=1,
+                      help='the one CPU the process is pinned to, like taskset -c (default 1)')
+  args = parser.parse_args()
+  if args.repetitions < 5 or args.min_repetition_s < 1.0:
+    parser.error(f'--repetitions={args.repetitions} and --min_repetition_s='
+                 f'{args.min_repetition_s} must be >= 5 and >= 1: the figures are medians of at '
+                 'least 5 repetitions of at least 1 s.')
+  for name in ('num_actions', 'num_simulations', 'batch_size'):
+    if getattr(args, name) is not None and getattr(args, name) < 1:
+      parser.error(f'--{name}={getattr(args, name)} must be >= 1.')
+  return args
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.define_help_flags()
-  # Parsed before TensorFlow loads, for --cpu below; `app.run` at the end takes what is left.
-  REMAINING_ARGV = app.parse_flags_with_usage(sys.argv)
+  ARGS = _parse_args()
   # One thread on one core, set before TensorFlow loads and starts its thread pools (which
   # inherit the affinity). Importing this module for its network does none of this.
   os.environ['OMP_NUM_THREADS'] = '1'
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  os.sched_setaffinity(0, {flags.FLAGS.cpu})
+  os.sched_setaffinity(0, {ARGS.cpu})
 
+import json  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import learner as learner_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import search_workload  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench.search_workload import Workload  # pylint: disable=g-import-not-at-top,wrong-import-position
 from networks.base import NetworkOutput  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import policies  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-OBSERVATION_SIZE = 4
-NUM_ACTIONS = 2
-LATENT_SIZE = 64
-HIDDEN_SIZE = 64
+from search import qtransforms  # pylint: disable=g-import-not-at-top,wrong-import-position
+from search import search as search_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from search import tree as tree_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 class BenchmarkNetwork(tf.Module):
-  """The benchmark's MLP model with random weights and scalar reward and value heads."""
+  """The benchmark's MLP model (`search_workload.mlp_weights`) with scalar reward and value."""
 
-  def __init__(self, seed: int = 0):
+  def __init__(self, num_actions: int, seed: int = 0):
     super().__init__()
-    rng = np.random.default_rng(seed)
-
-    def dense(fan_in: int, fan_out: int):
-      return (tf.Variable(rng.normal(size=(fan_in, fan_out)).astype(np.float32) /
-                          np.sqrt(fan_in)),
-              tf.Variable(np.zeros(fan_out, np.float32)))
-
-    self.num_actions = NUM_ACTIONS
-    self._representation = [dense(OBSERVATION_SIZE, HIDDEN_SIZE), dense(HIDDEN_SIZE, LATENT_SIZE)]
-    self._dynamics = [dense(LATENT_SIZE + NUM_ACTIONS, HIDDEN_SIZE),
-                      dense(HIDDEN_SIZE, LATENT_SIZE + 1)]
-    self._prediction = [dense(LATENT_SIZE, HIDDEN_SIZE), dense(HIDDEN_SIZE, NUM_ACTIONS + 1)]
+    self.num_actions = num_actions
+    weights = search_workload.mlp_weights(num_actions, seed)
+    self._representation, self._dynamics, self._prediction = (
+        [[tf.Variable(array) for array in layer] for layer in weights[name]]
+        for name in ('representation', 'dynamics', 'prediction'))
 
   def initial_inference(self, observation: tf.Tensor) -> NetworkOutput:
     latent = _mlp(self._representation, observation)
     return self._predict(latent, tf.zeros([tf.shape(latent)[0]]))
 
   def recurrent_inference(self, latent: tf.Tensor, action: tf.Tensor) -> NetworkOutput:
-    outputs = _mlp(self._dynamics, tf.concat([latent, tf.one_hot(action, NUM_ACTIONS)], axis=1))
-    return self._predict(outputs[:, :LATENT_SIZE], outputs[:, LATENT_SIZE])
+    outputs = _mlp(self._dynamics,
+                   tf.concat([latent, tf.one_hot(action, self.num_actions)], axis=1))
+    return self._predict(outputs[:, :search_workload.LATENT_SIZE],
+                         outputs[:, search_workload.LATENT_SIZE])
 
   def _predict(self, latent: tf.Tensor, reward: tf.Tensor) -> NetworkOutput:
     outputs = _mlp(self._prediction, latent)
-    value = outputs[:, NUM_ACTIONS]
-    return NetworkOutput(latent, reward, outputs[:, :NUM_ACTIONS], value, reward[:, None],
+    value = outputs[:, self.num_actions]
+    return NetworkOutput(latent, reward, outputs[:, :self.num_actions], value, reward[:, None],
                          value[:, None])
 
 
@@ -97,61 +104,95 @@ def _mlp(layers, inputs: tf.Tensor) -> tf.Tensor:
   return tf.nn.relu(inputs @ hidden_weights + hidden_bias) @ output_weights + output_bias
 
 
-class Result(NamedTuple):
-  batch: int
-  num_simulations: int
-  sims_per_s: float
-  searches_per_s: float
-  compile_s: float
+def benchmark(workload: Workload, repetitions: int,
+              min_repetition_s: float) -> search_workload.Timing:
+  """Times complete searches of our compiled search on one workload."""
+  network = BenchmarkNetwork(workload.num_actions)
+  config = config_lib.SearchConfig(
+      num_simulations=workload.num_simulations, discount=search_workload.DISCOUNT,
+      dirichlet_alpha=search_workload.DIRICHLET_ALPHA,
+      dirichlet_fraction=search_workload.DIRICHLET_FRACTION, add_noise=True)
+  observations = search_workload.observations(workload.batch_size)
+  return search_workload.time_searches(
+      lambda seed: policies.run_search(network, observations, None, seed,
+                                       config).visit_counts.numpy(),
+      workload, repetitions, min_repetition_s)
 
 
-def benchmark(batch_size: int, num_simulations: int, repetitions: int,
-              min_repetition_s: float) -> Result:
-  """Times complete searches for one batch size."""
-  network = BenchmarkNetwork()
-  config = config_lib.SearchConfig(num_simulations=num_simulations, discount=0.997,
-                                   dirichlet_alpha=0.25, dirichlet_fraction=0.25, add_noise=True)
-  observations = np.random.default_rng(1).normal(
-      size=(batch_size, OBSERVATION_SIZE)).astype(np.float32)
-  seed = 0
+def mean_simulation_depth(workload: Workload) -> float:
+  """Mean depth of a simulation (`search_workload.mean_depth`) in the workload's trees.
 
-  def one_search() -> np.ndarray:
-    nonlocal seed
-    seed += 1
-    return policies.run_search(network, observations, None, seed, config).visit_counts.numpy()
+  The trees are those of `benchmark`'s search without the root noise (`SearchFn` returns no
+  tree), built by the same `search.search.run_simulations`.
+  """
+  network = BenchmarkNetwork(workload.num_actions)
 
-  start = time.perf_counter()
-  one_search()
-  compile_s = time.perf_counter() - start
+  @tf.function(jit_compile=True, autograph=False)
+  def parents(observations):
+    root = network.initial_inference(observations)
+    tree = tree_lib.init_tree(
+        root.latent, tf.nn.softmax(root.policy_logits), root.value,
+        tf.ones([workload.batch_size, workload.num_actions], tf.bool), workload.num_simulations,
+        qtransforms.init_min_max_stats(workload.batch_size))
+    return search_lib.run_simulations(
+        tree, network, workload.num_simulations, config_lib.SearchConfig.pb_c_init,
+        config_lib.SearchConfig.pb_c_base, search_workload.DISCOUNT).parents
 
-  seconds_per_search: List[float] = []
-  for _ in range(repetitions):
-    num_searches = 0
-    start = time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < min_repetition_s:
-      one_search()
-      num_searches += 1
-    seconds_per_search.append(elapsed / num_searches)
-  searches_per_s = 1.0 / statistics.median(seconds_per_search)
-  return Result(batch_size, num_simulations, searches_per_s * batch_size * num_simulations,
-                searches_per_s, compile_s)
+  return search_workload.mean_depth(
+      parents(search_workload.observations(workload.batch_size)).numpy())
 
 
-def main(argv) -> None:
-  del argv
-  args = flags.FLAGS
-  harness.limit_threads(1)
-  batch_sizes = [int(size) for size in args.batch_sizes]
-  command = harness.command_line('bench.search')
+def benchmark_mctx(mctx_python: str, workload: Workload, args: argparse.Namespace) -> dict:
+  """The mctx side's figures of one workload (`bench.search_mctx` in `mctx_python`)."""
+  command = [mctx_python, '-m', 'bench.search_mctx', f'--num_actions={workload.num_actions}',
+             f'--num_simulations={workload.num_simulations}',
+             f'--batch_size={workload.batch_size}', f'--repetitions={args.repetitions}',
+             f'--min_repetition_s={args.min_repetition_s}', f'--cpu={args.cpu}']
+  repository = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  completed = subprocess.run(command, cwd=repository, capture_output=True, text=True,
+                             check=False)
+  if completed.returncode != 0:
+    raise RuntimeError(f'{" ".join(command)} failed:\n{completed.stderr[-2000:]}')
+  return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def workloads(args: argparse.Namespace) -> List[Workload]:
+  """The table's workloads, or the one the flags ask for (missing flags from the first row)."""
+  flags = (args.num_actions, args.num_simulations, args.batch_size)
+  if all(flag is None for flag in flags):
+    return list(search_workload.WORKLOADS)
+  default = search_workload.WORKLOADS[0]
+  return [Workload(*(default[i] if flag is None else flag for i, flag in enumerate(flags)))]
+
+
+def main(args: argparse.Namespace) -> None:
+  learner_bench.limit_threads(1)
+  command = f'python -m bench.search {" ".join(sys.argv[1:])}'.strip()
   if not args.json:
     print(f'{command}  (pinned to CPU {args.cpu}, 1 thread, TensorFlow {tf.__version__})')
-    print(f'{"batch":>6} {"sims/s":>12} {"searches/s":>12} {"compile s":>10}')
-  for batch_size in batch_sizes:
-    result = benchmark(batch_size, args.num_simulations, args.repetitions, args.min_repetition_s)
-    harness.report(args.json, result._asdict(), lambda: (
-        f'{result.batch:>6} {result.sims_per_s:>12,.0f} {result.searches_per_s:>12,.1f} '
-        f'{result.compile_s:>10.2f}'))
+    print(f'{"actions":>8} {"sims":>5} {"B":>4} {"sims/s":>10} {"searches/s":>11} '
+          f'{"compile s":>10} {"depth":>6}' +
+          (f' {"mctx sims/s":>12} {"mctx compile s":>15} {"mctx depth":>11} {"ratio":>6}'
+           if args.mctx_python else ''))
+  for workload in workloads(args):
+    ours = benchmark(workload, args.repetitions, args.min_repetition_s)
+    depth = mean_simulation_depth(workload)
+    mctx: Optional[dict] = (benchmark_mctx(args.mctx_python, workload, args)
+                            if args.mctx_python else None)
+    if args.json:
+      print(json.dumps({**workload._asdict(), **ours._asdict(), 'mean_depth': depth,
+                        'mctx': mctx}), flush=True)
+      continue
+    line = (f'{workload.num_actions:>8} {workload.num_simulations:>5} {workload.batch_size:>4} '
+            f'{ours.sims_per_s:>10,.0f} {ours.searches_per_s:>11,.2f} {ours.compile_s:>10.2f} '
+            f'{depth:>6.1f}')
+    if mctx is not None:
+      line += (f' {mctx["sims_per_s"]:>12,.0f} {mctx["compile_s"]:>15.2f} '
+               f'{mctx["mean_depth"]:>11.1f} {ours.sims_per_s / mctx["sims_per_s"]:>6.2f}')
+    print(line, flush=True)
+  if mctx is not None and not args.json:
+    print(f'mctx {mctx["mctx"]} on jax {mctx["jax"]} ({args.mctx_python})')
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=lambda argv: REMAINING_ARGV)
+  main(ARGS)

@@ -47,4 +47,17 @@ def select_action(tree: tree_lib.Tree, node: tf.Tensor, pb_c_init: float, pb_c_b
                   signed_discount_factor: float, unvisited_q: str = 'minimum') -> tf.Tensor:
   """Action [B] int32 with the highest pUCT score at `node` [B], lowest index on ties."""
   scores = puct_scores(tree, node, pb_c_init, pb_c_base, signed_discount_factor, unvisited_q)
-  return tf.argmax(scores, axis=-1, output_type=tf.int32)
+  return first_argmax(scores)
+
+
+def first_argmax(scores: tf.Tensor) -> tf.Tensor:
+  """Index [B] int32 of the highest of `scores` [B, A], the lowest one on ties (as tf.argmax).
+
+  Two plain reductions (the maximum, then the lowest index holding it) instead of tf.argmax,
+  whose (value, index) reduction XLA on CPU runs element by element: on 4,674 actions it took
+  ~30x as long as one pass over the scores, and selection runs once per tree level.
+  """
+  best = tf.reduce_max(scores, axis=-1, keepdims=True)
+  num_actions = scores.shape[-1]
+  indices = tf.range(num_actions, dtype=tf.int32) + tf.zeros_like(scores, tf.int32)
+  return tf.reduce_min(tf.where(scores == best, indices, num_actions), axis=-1)

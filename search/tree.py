@@ -6,6 +6,23 @@ exactly one new leaf). The tree therefore never runs out of room and keeps one s
 the compiled loops. Statistics of an edge (node, action) live at the parent, in the `children_*`
 arrays, as in mctx: pUCT at a node reads one row of each array instead of following child pointers.
 
+Layout and cost: the [B, N, A] edge arrays are allocated once per search and every simulation
+updates them in place, so a simulation costs O(depth x A) (one row read per tree level, a few
+entries written), whatever N is. The arrays stay dense rather than holding child tables for
+expanded nodes only, because every node is expanded (N rows are all used by the end of a search)
+and the dense rows keep pUCT a plain row read; what made simulations grow with N was XLA copying
+whole arrays, not their size. In-place updates under XLA need three things, checked in the
+optimised HLO (tests/search/test_tree.py asserts that no loop body copies a [B, N, A] array):
+  * updates are scatters on the arrays' own shape (`set_edges`, `set_node_rows`): a scatter on a
+    flat reshape became, at B = 1, a fusion of reshape and update that XLA neither emits in place
+    nor keeps from being duplicated into each reader, i.e. a copy of the array per update;
+  * nothing reads an array's old value where XLA cannot order the read before the write: backup
+    reads Q back from the updated arrays (`backward` in search/search.py);
+  * the arrays pass through the descent loop (`simulate`) read-only.
+The depth itself may grow with N: where pUCT keeps to one line (a random network under the
+paper's rule that an unvisited child scores as a loss), trees grow nearly as chains ~N/2 deep on
+average, and that work per simulation is the algorithm's, not the layout's.
+
 Sign convention (single- and two-player alike):
   * a reward belongs to an edge and is seen from the player who took the action, i.e. the player
     to move at the parent;
@@ -146,36 +163,27 @@ def gather_node_rows(array: tf.Tensor, node: tf.Tensor) -> tf.Tensor:
 
 def gather_edges(array: tf.Tensor, node: tf.Tensor, action: tf.Tensor) -> tf.Tensor:
   """`array[b, node[b], action[b]]` for each b: [B, N, A] x [B] x [B] -> [B]."""
-  return tf.gather(tf.reshape(array, [-1]), _flat_edge_index(array, node, action))
+  return tf.gather_nd(array, _edge_index(node, action))
 
 
 def set_node_rows(array: tf.Tensor, node: tf.Tensor, rows: tf.Tensor) -> tf.Tensor:
   """`array` [B, N, ...] with row `node[b]` of tree b replaced by `rows[b]` [B, ...]."""
-  batch_size, num_nodes = array.shape[:2]
-  flat_rows = tf.reshape(array, [batch_size * num_nodes] + array.shape[2:].as_list())
-  flat_index = tf.range(batch_size) * num_nodes + node
-  flat_rows = tf.tensor_scatter_nd_update(flat_rows, flat_index[:, None], rows)
-  return tf.reshape(flat_rows, array.shape)
+  node_index = tf.stack([tf.range(tf.shape(node)[0]), node], axis=1)
+  return tf.tensor_scatter_nd_update(array, node_index, rows)
 
 
 def set_edges(array: tf.Tensor, node: tf.Tensor, action: tf.Tensor,
               values: tf.Tensor) -> tf.Tensor:
   """`array` [B, N, A] with entry (node[b], action[b]) of tree b replaced by `values[b]`."""
-  flat_values = tf.tensor_scatter_nd_update(
-      tf.reshape(array, [-1]), _flat_edge_index(array, node, action)[:, None], values)
-  return tf.reshape(flat_values, array.shape)
+  return tf.tensor_scatter_nd_update(array, _edge_index(node, action), values)
 
 
 def add_to_edges(array: tf.Tensor, node: tf.Tensor, action: tf.Tensor,
                  values: tf.Tensor) -> tf.Tensor:
   """`array` [B, N, A] with `values[b]` added to entry (node[b], action[b]) of tree b."""
-  flat_values = tf.tensor_scatter_nd_add(
-      tf.reshape(array, [-1]), _flat_edge_index(array, node, action)[:, None], values)
-  return tf.reshape(flat_values, array.shape)
+  return tf.tensor_scatter_nd_add(array, _edge_index(node, action), values)
 
 
-def _flat_edge_index(array: tf.Tensor, node: tf.Tensor, action: tf.Tensor) -> tf.Tensor:
-  # Scatters into a flat vector: XLA on CPU lowers scatters to a loop over indices, and a
-  # rank-1 scatter measured about 6x cheaper than the same scatter on [B, N, A].
-  batch_size, num_nodes, num_actions = array.shape
-  return (tf.range(batch_size) * num_nodes + node) * num_actions + action
+def _edge_index(node: tf.Tensor, action: tf.Tensor) -> tf.Tensor:
+  """[B, 3] indices (b, node[b], action[b]) into a [B, N, A] array."""
+  return tf.stack([tf.range(tf.shape(node)[0]), node, action], axis=1)
