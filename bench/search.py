@@ -7,7 +7,9 @@ fraction 0.25). One search = root inference + noise + 50 simulations + reading t
 into numpy. Compilation is timed separately; the throughput is the median of repetitions of at
 least `--min_repetition_s` seconds each.
 
-  python -m bench.search [--json] [--batch_sizes=1,16,64,256] [--cpu=1]
+`--search_policy=gumbel` times Gumbel MuZero's search instead (Gumbel noise, no Dirichlet).
+
+  python -m bench.search [--json] [--batch_sizes=1,16,64,256] [--cpu=1] [--search_policy=gumbel]
 """
 
 import argparse
@@ -25,6 +27,7 @@ def _parse_args() -> argparse.Namespace:
   parser.add_argument('--batch_sizes', default='1,16,64,256',
                       help='comma-separated batch sizes (default: %(default)s)')
   parser.add_argument('--num_simulations', type=int, default=50)
+  parser.add_argument('--search_policy', default='muzero', choices=('muzero', 'gumbel'))
   parser.add_argument('--repetitions', type=int, default=5, help='timed repetitions (>= 5)')
   parser.add_argument('--min_repetition_s', type=float, default=1.0,
                       help='minimum duration of one repetition in seconds (>= 1)')
@@ -109,11 +112,12 @@ class Result(NamedTuple):
 
 
 def benchmark(batch_size: int, num_simulations: int, repetitions: int,
-              min_repetition_s: float) -> Result:
+              min_repetition_s: float, search_policy: str = 'muzero') -> Result:
   """Times complete searches for one batch size."""
   network = BenchmarkNetwork()
   config = config_lib.SearchConfig(num_simulations=num_simulations, discount=0.997,
-                                   dirichlet_alpha=0.25, dirichlet_fraction=0.25, add_noise=True)
+                                   dirichlet_alpha=0.25, dirichlet_fraction=0.25, add_noise=True,
+                                   search_policy=search_policy)
   observations = np.random.default_rng(1).normal(
       size=(batch_size, OBSERVATION_SIZE)).astype(np.float32)
   seed = 0
@@ -148,7 +152,8 @@ def main(args: argparse.Namespace) -> None:
     print(f'{command}  (pinned to CPU {args.cpu}, 1 thread, TensorFlow {tf.__version__})')
     print(f'{"batch":>6} {"sims/s":>12} {"searches/s":>12} {"compile s":>10}')
   for batch_size in batch_sizes:
-    result = benchmark(batch_size, args.num_simulations, args.repetitions, args.min_repetition_s)
+    result = benchmark(batch_size, args.num_simulations, args.repetitions, args.min_repetition_s,
+                       args.search_policy)
     if args.json:
       print(json.dumps(result._asdict()), flush=True)
     else:
