@@ -101,8 +101,9 @@ def sigma_completed_q(node: qtransforms.NodeStatistics, c_visit: float,
   """[B, A] sigma(completed Q): normalised to [0, 1] over the selectable actions of each node,
   then scaled by (c_visit + max_b N(b)) c_scale; 0 on actions that are not selectable."""
   completed = completed_q(node)
-  lowest = tf.reduce_min(tf.where(node.selectable, completed, tf.fill(tf.shape(completed), np.inf)),
-                         axis=-1, keepdims=True)
+  lowest = tf.reduce_min(
+      tf.where(node.selectable, completed, tf.fill(tf.shape(completed), np.inf)),
+      axis=-1, keepdims=True)
   highest = tf.reduce_max(
       tf.where(node.selectable, completed, tf.fill(tf.shape(completed), -np.inf)),
       axis=-1, keepdims=True)

@@ -43,7 +43,8 @@ def test_every_unvisited_q_name_maps_to_a_q_transform():
      r'max_num_considered_actions = 0 is out of range; allowed: max_num_considered_actions >= 1'),
     ('max_num_considered_actions', 2.0, r'max_num_considered_actions must be an int, got 2.0'),
     ('gumbel_c_visit', -1.0, r'gumbel_c_visit = -1.0 is out of range; allowed: 0.0 <='),
-    ('gumbel_c_scale', 0.0, r'gumbel_c_scale = 0.0 is out of range; allowed: finite gumbel_c_scale > 0'),
+    ('gumbel_c_scale', 0.0,
+     r'gumbel_c_scale = 0.0 is out of range; allowed: finite gumbel_c_scale > 0'),
 ])
 def test_bad_values_are_named_with_their_allowed_range(field, value, message):
   with pytest.raises((ValueError, TypeError), match=message):
