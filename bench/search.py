@@ -28,6 +28,8 @@ def _parse_args() -> argparse.Namespace:
                       help='run one workload with this many simulations (default: the table)')
   parser.add_argument('--batch_size', type=int,
                       help='run one workload with this batch size (default: the table)')
+  parser.add_argument('--search_policy', default='muzero', choices=('muzero', 'gumbel'),
+                      help='our search policy to time (gumbel: Gumbel noise, no Dirichlet)')
   parser.add_argument('--mctx_python', default=None,
                       help='Python interpreter with jax and mctx: measure mctx too')
   parser.add_argument('--json', action='store_true',
@@ -105,13 +107,14 @@ def _mlp(layers, inputs: tf.Tensor) -> tf.Tensor:
 
 
 def benchmark(workload: Workload, repetitions: int,
-              min_repetition_s: float) -> search_workload.Timing:
+              min_repetition_s: float, search_policy: str = 'muzero') -> search_workload.Timing:
   """Times complete searches of our compiled search on one workload."""
   network = BenchmarkNetwork(workload.num_actions)
   config = config_lib.SearchConfig(
       num_simulations=workload.num_simulations, discount=search_workload.DISCOUNT,
       dirichlet_alpha=search_workload.DIRICHLET_ALPHA,
-      dirichlet_fraction=search_workload.DIRICHLET_FRACTION, add_noise=True)
+      dirichlet_fraction=search_workload.DIRICHLET_FRACTION, add_noise=True,
+      search_policy=search_policy)
   observations = search_workload.observations(workload.batch_size)
   return search_workload.time_searches(
       lambda seed: policies.run_search(network, observations, None, seed,
@@ -175,7 +178,7 @@ def main(args: argparse.Namespace) -> None:
           (f' {"mctx sims/s":>12} {"mctx compile s":>15} {"mctx depth":>11} {"ratio":>6}'
            if args.mctx_python else ''))
   for workload in workloads(args):
-    ours = benchmark(workload, args.repetitions, args.min_repetition_s)
+    ours = benchmark(workload, args.repetitions, args.min_repetition_s, args.search_policy)
     depth = mean_simulation_depth(workload)
     mctx: Optional[dict] = (benchmark_mctx(args.mctx_python, workload, args)
                             if args.mctx_python else None)

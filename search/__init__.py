@@ -1,4 +1,4 @@
-"""Batched, in-graph MuZero search (MCTS with pUCT) compiled with tf.function and XLA."""
+"""Batched, in-graph MuZero search (pUCT, or Gumbel MuZero) compiled with tf.function and XLA."""
 
 from search.config import SearchConfig
 from search.policies import SearchFn, SearchOutput, run_search

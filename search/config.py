@@ -13,6 +13,13 @@ from typing import Optional, Tuple
 # over that value.
 UNVISITED_Q = ('minimum', 'parent')
 
+# How the search explores and what it returns (as mctx offers `muzero_policy` and
+# `gumbel_muzero_policy`). 'muzero': pUCT everywhere, Dirichlet noise at the root, the visit
+# distribution as the policy target and an action sampled from the visits. 'gumbel': Gumbel
+# MuZero (Danihelka et al. 2022, "Policy improvement by planning with Gumbel", ICLR), see
+# `search.gumbel`.
+SEARCH_POLICIES = ('muzero', 'gumbel')
+
 
 @dataclasses.dataclass(frozen=True)
 class SearchConfig:
@@ -39,7 +46,15 @@ class SearchConfig:
       visited action, T > 0 samples from N(a)^(1/T). A per-call temperature overrides it.
     unvisited_q: What pUCT takes for the Q of a child not visited yet (see `UNVISITED_Q`):
       'minimum', the paper's rule, scores it 0 after normalisation, the worst Q; 'parent' takes
-      the network value of its parent, seen by the same player.
+      the network value of its parent, seen by the same player. Gumbel completes them with its
+      mixed value instead and ignores this field.
+    search_policy: 'muzero' or 'gumbel' (see `SEARCH_POLICIES`). With 'gumbel', `add_noise`
+      turns the root's Gumbel noise on or off (no Dirichlet noise), and the temperature is not
+      used: the search plays the action that survived sequential halving.
+    max_num_considered_actions: Gumbel: m, the root actions sampled without replacement by
+      Gumbel-top-k and compared by sequential halving (the paper's and mctx's default 16).
+    gumbel_c_visit: Gumbel: c_visit of sigma(q) = (c_visit + max_b N(b)) c_scale q (paper: 50).
+    gumbel_c_scale: Gumbel: c_scale of sigma (paper: 1.0; mctx's `value_scale` defaults to 0.1).
   """
 
   num_simulations: int = 50
@@ -53,25 +68,36 @@ class SearchConfig:
   value_bounds: Optional[Tuple[float, float]] = None
   temperature: float = 1.0
   unvisited_q: str = 'minimum'
+  search_policy: str = 'muzero'
+  max_num_considered_actions: int = 16
+  gumbel_c_visit: float = 50.0
+  gumbel_c_scale: float = 1.0
 
   def __post_init__(self):
-    if isinstance(self.num_simulations, bool) or not isinstance(self.num_simulations, int):
-      raise TypeError(f'SearchConfig.num_simulations must be an int, got '
-                      f'{self.num_simulations!r} ({type(self.num_simulations).__name__}).')
-    if self.num_simulations < 1:
-      raise ValueError(f'SearchConfig.num_simulations = {self.num_simulations} is out of range; '
-                       'allowed: num_simulations >= 1.')
+    for field in ('num_simulations', 'max_num_considered_actions'):
+      value = getattr(self, field)
+      if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f'SearchConfig.{field} must be an int, got {value!r} '
+                        f'({type(value).__name__}).')
+      if value < 1:
+        raise ValueError(f'SearchConfig.{field} = {value} is out of range; '
+                         f'allowed: {field} >= 1.')
     _check_range('discount', self.discount, 0.0, 1.0)
     _check_positive('pb_c_init', self.pb_c_init)
     _check_positive('pb_c_base', self.pb_c_base)
     _check_positive('dirichlet_alpha', self.dirichlet_alpha)
     _check_range('dirichlet_fraction', self.dirichlet_fraction, 0.0, 1.0)
+    _check_range('gumbel_c_visit', self.gumbel_c_visit, 0.0, math.inf)
+    _check_positive('gumbel_c_scale', self.gumbel_c_scale)
     if not (_is_finite_number(self.temperature) and self.temperature >= 0):
       raise ValueError(f'SearchConfig.temperature = {self.temperature!r} is out of range; '
                        'allowed: finite temperature >= 0.')
     if self.unvisited_q not in UNVISITED_Q:
       raise ValueError(f'SearchConfig.unvisited_q = {self.unvisited_q!r} is not allowed; '
                        f'allowed: {UNVISITED_Q}.')
+    if self.search_policy not in SEARCH_POLICIES:
+      raise ValueError(f'SearchConfig.search_policy = {self.search_policy!r} is not allowed; '
+                       f'allowed: {SEARCH_POLICIES}.')
     for flag in ('add_noise', 'two_player'):
       if not isinstance(getattr(self, flag), bool):
         raise TypeError(f'SearchConfig.{flag} must be a bool, got {getattr(self, flag)!r}.')

@@ -4,7 +4,8 @@
 calls it. A search runs as two nested `tf.function`s:
   * an outer, plain one draws all the random numbers of the search with one
     `tf.random.stateless_gamma` op, which has no XLA CPU kernel in TF 2.8: Gamma(alpha) variables
-    for the root's Dirichlet noise and Gamma(1) = Exp(1) variables for sampling the action;
+    for the root's Dirichlet noise and Gamma(1) = Exp(1) variables for sampling the action (with
+    `search_policy='gumbel'`: the root's Gumbel variables -log(E), and no Dirichlet noise);
   * an inner one, compiled with XLA, runs the root inference, every simulation with its network
     calls, and the choice of the action to play.
 They are traced once per input signature (observation shapes, hence batch size, and dtypes;
@@ -22,9 +23,11 @@ import tensorflow as tf
 import tree
 
 from search import config as config_lib
+from search import gumbel
 from search import network as network_lib
 from search import qtransforms
 from search import search as search_lib
+from search import selection
 from search import tree as tree_lib
 
 Seed = Union[int, np.ndarray, tf.Tensor]
@@ -38,12 +41,15 @@ class SearchOutput(NamedTuple):
 
   Attributes:
     visit_counts: [B, A] int32 visits of each root action (they sum to num_simulations).
-    search_policy: [B, A] float32 visit_counts / num_simulations, the policy target of training.
+    search_policy: [B, A] float32 the policy target of training: visit_counts / num_simulations
+      ('muzero'), or Gumbel MuZero's improved policy softmax(logits + sigma(completed Q))
+      ('gumbel', see `search.gumbel`).
     root_value: [B] float32 value of the root after search: value sum / visit count, where the
       root's own network value counts as one visit (see `tree.root_value`).
     q_values: [B, A] float32 Q of each root action, reward + signed_discount * child value, seen
       by the player to move at the root; 0 for unvisited actions.
-    selected_action: [B] int32 action to play, drawn from the visit counts at the temperature.
+    selected_action: [B] int32 action to play: drawn from the visit counts at the temperature
+      ('muzero'), or the action sequential halving left with the best Gumbel score ('gumbel').
   """
 
   visit_counts: tf.Tensor
@@ -69,6 +75,9 @@ class SearchFn:
     self._num_actions = network.num_actions
     self._config = config
     self._signed_discount = tree_lib.signed_discount(config.discount, config.two_player)
+    self._is_gumbel = config.search_policy == 'gumbel'
+    self._puct = selection.puct(config.pb_c_init, config.pb_c_base, self._signed_discount,
+                                qtransforms.UNVISITED_Q_TRANSFORMS[config.unvisited_q])
     self._search = tf.function(self._search_graph, autograph=False)
     self._compiled_search = tf.function(self._compiled_search_graph, autograph=False,
                                         jit_compile=True)
@@ -95,7 +104,8 @@ class SearchFn:
       seed: int or [2] integer seed of the stateless random numbers (root noise, action
         sampling): the same seed and inputs give the same output.
       temperature: Visit-count temperature of the selected action (0: most visited, lowest
-        index on ties), a scalar or one per row [B]; None uses `config.temperature`.
+        index on ties), a scalar or one per row [B]; None uses `config.temperature`. Not used
+        by 'gumbel', whose noise is on or off with `config.add_noise`.
 
     Returns:
       SearchOutput of eager tensors.
@@ -128,7 +138,8 @@ class SearchFn:
                     seed: tf.Tensor, temperature: Optional[tf.Tensor]) -> SearchOutput:
     batch_size, num_actions = tf.nest.flatten(observations)[0].shape[0], self._num_actions
     exponential_alphas = [1.0] * num_actions
-    noise_alphas = [self._config.dirichlet_alpha] * num_actions if self._config.add_noise else []
+    has_dirichlet_noise = self._config.add_noise and not self._is_gumbel
+    noise_alphas = [self._config.dirichlet_alpha] * num_actions if has_dirichlet_noise else []
     gammas = tf.random.stateless_gamma([batch_size, len(noise_alphas) + num_actions], seed,
                                        alpha=noise_alphas + exponential_alphas)
     if temperature is None:
@@ -146,29 +157,41 @@ class SearchFn:
     legal_logits = tf.where(legal_actions, root.policy_logits,
                             tf.fill(tf.shape(root.policy_logits), float('-inf')))
     root_prior = tf.nn.softmax(legal_logits)
-    if config.add_noise:
-      root_prior = ((1.0 - config.dirichlet_fraction) * root_prior +
-                    config.dirichlet_fraction * _dirichlet_noise(gammas[:, :num_actions],
-                                                                  legal_actions))
+    exponentials = gammas[:, -num_actions:]
+    if self._is_gumbel:
+      gumbel_noise = gumbel.gumbel_noise(exponentials, config.add_noise)
+      select_action = gumbel.selection_fn(
+          gumbel_noise, config.num_simulations, config.max_num_considered_actions,
+          self._signed_discount, config.gumbel_c_visit, config.gumbel_c_scale)
+    else:
+      select_action = self._puct
+      if config.add_noise:
+        root_prior = ((1.0 - config.dirichlet_fraction) * root_prior +
+                      config.dirichlet_fraction * _dirichlet_noise(gammas[:, :num_actions],
+                                                                    legal_actions))
     tree = tree_lib.init_tree(
         root.latent, root_prior, root.value, legal_actions, config.num_simulations,
         qtransforms.init_min_max_stats(batch_size, config.value_bounds))
-    tree = search_lib.run_simulations(tree, network, config.num_simulations,
-                                      config.pb_c_init, config.pb_c_base, self._signed_discount,
-                                      config.unvisited_q)
+    tree = search_lib.run_simulations(tree, network, config.num_simulations, select_action,
+                                      self._signed_discount)
 
     visit_counts = tree.children_visits[:, tree_lib.ROOT_INDEX]
+    if self._is_gumbel:
+      search_policy, selected_action = gumbel.root_policy_and_action(
+          tree, gumbel_noise, self._signed_discount, config.gumbel_c_visit, config.gumbel_c_scale)
+    else:
+      search_policy = tf.cast(visit_counts, tf.float32) / tf.cast(
+          tf.reduce_sum(visit_counts, axis=-1, keepdims=True), tf.float32)
+      selected_action = _select_action_by_visits(visit_counts, temperature, exponentials)
     return SearchOutput(
         visit_counts=visit_counts,
-        search_policy=tf.cast(visit_counts, tf.float32) / tf.cast(
-            tf.reduce_sum(visit_counts, axis=-1, keepdims=True), tf.float32),
+        search_policy=search_policy,
         root_value=tree_lib.root_value(tree, self._signed_discount),
         q_values=tree_lib.children_q_values(visit_counts,
                                             tree.children_value_sums[:, tree_lib.ROOT_INDEX],
                                             tree.children_rewards[:, tree_lib.ROOT_INDEX],
                                             self._signed_discount),
-        selected_action=_select_action_by_visits(visit_counts, temperature,
-                                                 gammas[:, -num_actions:]))
+        selected_action=selected_action)
 
 
 _SEARCH_FNS: MutableMapping[object, Dict[config_lib.SearchConfig, SearchFn]] = (

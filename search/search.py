@@ -1,9 +1,10 @@
 """The simulations of a batched MuZero search: simulate, expand and backward as pure functions.
 
-Each simulation descends every tree of the batch from its root with pUCT until it picks an edge
-with no node yet (`simulate`), creates that node with one batched `recurrent_inference` for all B
-leaves (`expand`) and backs the new node's value up to the root (`backward`). All loops are
-`tf.while_loop`s so that one compiled function runs a whole search.
+Each simulation descends every tree of the batch from its root with an injected selection rule
+(pUCT, or Gumbel MuZero's) until it picks an edge with no node yet (`simulate`), creates that node
+with one batched `recurrent_inference` for all B leaves (`expand`) and backs the new node's value
+up to the root (`backward`). All loops are `tf.while_loop`s so that one compiled function runs a
+whole search.
 """
 
 from typing import Tuple
@@ -16,17 +17,13 @@ from search import selection
 from search import tree as tree_lib
 
 
-def simulate(tree: tree_lib.Tree, pb_c_init: float, pb_c_base: float,
-             signed_discount_factor: float,
-             unvisited_q: str = 'minimum') -> Tuple[tf.Tensor, tf.Tensor]:
-  """Descends each tree with pUCT to an edge whose child does not exist yet.
+def simulate(tree: tree_lib.Tree,
+             select_action: selection.SelectActionFn) -> Tuple[tf.Tensor, tf.Tensor]:
+  """Descends each tree with `select_action` to an edge whose child does not exist yet.
 
   Args:
     tree: The trees, with at least their roots expanded.
-    pb_c_init: c1 of pUCT.
-    pb_c_base: c2 of pUCT.
-    signed_discount_factor: See `tree.signed_discount`.
-    unvisited_q: See `search.config.SearchConfig.unvisited_q`.
+    select_action: The selection rule (pUCT: `selection.puct`; Gumbel: `gumbel.select_action`).
 
   Returns:
     parent: [B] int32 the last existing node on each path.
@@ -35,10 +32,10 @@ def simulate(tree: tree_lib.Tree, pb_c_init: float, pb_c_base: float,
   batch_size, num_nodes = tree.parents.shape
 
   def step_down(node, action, is_descending):
-    # pUCT runs for every tree, but only trees still descending take its choice and move on:
-    # the others keep the (node, action) whose child is missing until the deepest tree is done.
-    chosen = selection.select_action(tree, node, pb_c_init, pb_c_base, signed_discount_factor,
-                                     unvisited_q)
+    # Selection runs for every tree, but only trees still descending take its choice and move
+    # on: the others keep the (node, action) whose child is missing until the deepest tree is
+    # done.
+    chosen = select_action(tree, node)
     child = tree_lib.gather_edges(tree.children_index, node, chosen)
     action = tf.where(is_descending, chosen, action)
     has_child = tf.logical_and(is_descending, tf.not_equal(child, tree_lib.UNEXPANDED))
@@ -113,12 +110,12 @@ def backward(tree: tree_lib.Tree, leaf: tf.Tensor,
 
 
 def run_simulations(tree: tree_lib.Tree, network: network_lib.Network, num_simulations: int,
-                    pb_c_init: float, pb_c_base: float, signed_discount_factor: float,
-                    unvisited_q: str = 'minimum') -> tree_lib.Tree:
+                    select_action: selection.SelectActionFn,
+                    signed_discount_factor: float) -> tree_lib.Tree:
   """Runs `num_simulations` simulations on trees that hold only their roots."""
 
   def one_simulation(simulation, tree):
-    parent, action = simulate(tree, pb_c_init, pb_c_base, signed_discount_factor, unvisited_q)
+    parent, action = simulate(tree, select_action)
     new_node = simulation + 1
     tree = expand(tree, network, parent, action, new_node)
     return simulation + 1, backward(tree, new_node, signed_discount_factor)

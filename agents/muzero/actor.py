@@ -37,30 +37,17 @@ LEGAL_ACTIONS_KEY = 'legal_actions'
 
 
 def make_search_config(config: config_lib.MuZeroConfig, greedy: bool = False) -> search.SearchConfig:
-  """The search settings of `config`; `greedy` (evaluation) turns off the root noise."""
+  """The search settings of `config`; `greedy` (evaluation) turns off the root noise (Dirichlet,
+  or Gumbel's)."""
   return search.SearchConfig(
       num_simulations=config.num_simulations, discount=config.discount,
       pb_c_init=config.pb_c_init, pb_c_base=config.pb_c_base,
       dirichlet_alpha=config.dirichlet_alpha, dirichlet_fraction=config.dirichlet_fraction,
       add_noise=not greedy, two_player=config.two_player,
       value_bounds=tuple(config.value_bounds) if config.value_bounds is not None else None,
-      temperature=0.0, unvisited_q=config.unvisited_q)
-
-
-def sample_actions(visit_counts: np.ndarray, temperatures: np.ndarray,
-                   rng: np.random.Generator) -> np.ndarray:
-  """[B] actions with P(a) proportional to N(a)^(1/T) per row; the most visited at T = 0.
-
-  Ties at T = 0 go to the lowest index, as in the search's own selection.
-  """
-  visit_counts = np.asarray(visit_counts, np.float64)
-  actions = np.argmax(visit_counts, axis=1)
-  for row in np.flatnonzero(np.asarray(temperatures) > 0):
-    counts = visit_counts[row]
-    logits = np.where(counts > 0, np.log(np.maximum(counts, 1e-30)) / temperatures[row], -np.inf)
-    probabilities = np.exp(logits - logits.max())
-    actions[row] = rng.choice(len(counts), p=probabilities / probabilities.sum())
-  return actions.astype(np.int32)
+      temperature=0.0, unvisited_q=config.unvisited_q, search_policy=config.search_policy,
+      max_num_considered_actions=config.max_num_considered_actions,
+      gumbel_c_visit=config.gumbel_c_visit, gumbel_c_scale=config.gumbel_c_scale)
 
 
 def stack_observations(observations: Sequence[Any]) -> Any:
@@ -130,8 +117,9 @@ class MuZeroActor(core.Actor):
       num_environments: B, the batch of environments driven in lock-step.
       adders: one adder per environment, or None to write nothing (evaluation).
       variable_source: where fresh weights come from (a learner); None keeps the network's.
-      greedy: evaluation mode: no root noise and the most visited action.
-      seed: seeds the search's noise and the action sampling.
+      greedy: evaluation mode: no root noise and the most visited action ('gumbel': the
+        search's choice without Gumbel noise).
+      seed: seeds the search's noise and its choice of action.
       wait_for_variables: block in the constructor until the first weights arrive.
       action_dtype: the dtype of the actions returned, the environment's action spec's (so that
         `env.step` gets what its spec says; the search itself works in int32).
@@ -152,7 +140,6 @@ class MuZeroActor(core.Actor):
     self._value_fn = tf.function(lambda observation: network.initial_inference(observation).value)
     self._seed = int(seed)
     self._num_searches = 0
-    self._rng = np.random.default_rng(seed)
     self._learner_steps = tf.Variable(0, dtype=tf.int64, trainable=False)
     self._max_priority = tf.Variable(1.0, dtype=tf.float32, trainable=False)
     self._variable_client = None
@@ -179,7 +166,8 @@ class MuZeroActor(core.Actor):
 
   # Batched interface.
 
-  def search(self, batch: Any, final_rows_allowed: bool = False) -> search.SearchOutput:
+  def search(self, batch: Any, final_rows_allowed: bool = False,
+             temperatures: Optional[np.ndarray] = None) -> search.SearchOutput:
     """One batched search (numpy output) for a nest of [N, ...] observations, any N.
 
     Args:
@@ -187,6 +175,8 @@ class MuZeroActor(core.Actor):
       final_rows_allowed: a row without any legal action (a board game's final position, which
         reanalysis meets past the end of an episode) is searched as if every action were legal;
         otherwise such a row is an error, since actors only act in non-final states.
+      temperatures: [N] visit-count temperature of each row's `selected_action` ('muzero'),
+        None for 0 (the most visited action).
     """
     num_actions = self._network.num_actions
     rows = len(tree.flatten(batch)[0])
@@ -204,7 +194,7 @@ class MuZeroActor(core.Actor):
     self._num_searches += 1
     # The search takes one tensor: the network input (board-game and Atari dicts become planes).
     output = self._search(observations_lib.network_input(batch, num_actions), legal_actions, seed,
-                          0.0)
+                          0.0 if temperatures is None else temperatures)
     return tree.map_structure(lambda x: x.numpy(), output)
 
   def select_actions(self, observations: Sequence[Any]) -> np.ndarray:
@@ -213,16 +203,16 @@ class MuZeroActor(core.Actor):
     if len(observations) != self._num_environments:
       raise ValueError(f'got {len(observations)} observations for num_environments='
                        f'{self._num_environments}.')
-    output = self.search(stack_observations(observations))
-    self.last_search = output
     if self._greedy:
-      temperatures = np.zeros(self._num_environments)
+      temperatures = None
     else:
       learner_steps = self.learner_steps
       temperatures = np.asarray([self._config.temperature(learner_steps, int(moves))
-                                 for moves in self._move_numbers])
-    actions = sample_actions(output.visit_counts, temperatures, self._rng)
-    actions = actions.astype(self._action_dtype)
+                                 for moves in self._move_numbers], np.float32)
+    output = self.search(stack_observations(observations), temperatures=temperatures)
+    self.last_search = output
+    # The search's own choice: sampled at the temperature in-graph, or Gumbel's.
+    actions = output.selected_action.astype(self._action_dtype)
     weights_version = np.int64(self.learner_steps)
     for index in range(self._num_environments):
       self._extras[index] = {

@@ -12,7 +12,7 @@ import re
 from typing import Optional, Tuple
 
 from networks import NetworkConfig
-from search.config import UNVISITED_Q
+from search.config import SEARCH_POLICIES, UNVISITED_Q
 
 # MuZeroConfig.initial_priority values (see agents.muzero.replay).
 INITIAL_PRIORITIES = ('max', 'search')
@@ -58,6 +58,14 @@ class MuZeroConfig:
     unvisited_q: the Q pUCT gives a child not visited yet: 'minimum' (paper: 0 after
       normalisation, the worst) or 'parent' (the parent's network value); see
       `search.config.UNVISITED_Q`.
+    search_policy: 'muzero' (pUCT, Dirichlet noise, visit counts as the policy target, actions
+      sampled from the visits at the temperature) or 'gumbel' (Gumbel MuZero, Danihelka et al.
+      2022: Gumbel-top-k and sequential halving at the root, the improved policy as the target,
+      and the action sequential halving chose; the temperature schedule and Dirichlet noise do
+      not apply, evaluation plays without the Gumbel noise); see `search.gumbel`.
+    max_num_considered_actions: Gumbel: root actions compared by sequential halving (paper: 16).
+    gumbel_c_visit: Gumbel: c_visit of sigma(q) = (c_visit + max N) c_scale q (paper: 50).
+    gumbel_c_scale: Gumbel: c_scale of sigma (paper: 1.0).
     temperature_schedule: ((learner_step, temperature), ...) sorted by step: from each step on,
       actors sample actions with probability proportional to visit_count^(1 / temperature)
       (paper, Atari: 1.0 until 500k learner steps, 0.5 until 750k, then 0.25). A temperature of 0
@@ -138,6 +146,10 @@ class MuZeroConfig:
   dirichlet_fraction: float = 0.25
   value_bounds: Optional[Tuple[float, float]] = None
   unvisited_q: str = 'minimum'
+  search_policy: str = 'muzero'
+  max_num_considered_actions: int = 16
+  gumbel_c_visit: float = 50.0
+  gumbel_c_scale: float = 1.0
   temperature_schedule: Tuple[Tuple[int, float], ...] = ((0, 1.0), (500_000, 0.5), (750_000, 0.25))
   num_exploration_moves: Optional[int] = None
   envs_per_actor: int = 16
@@ -226,6 +238,7 @@ class MuZeroConfig:
     inf = math.inf
     check_real('discount', 0.0, 1.0, low_open=True)
     for field, minimum in (('unroll_steps', 1), ('td_steps', 1), ('num_simulations', 1),
+                           ('max_num_considered_actions', 1),
                            ('envs_per_actor', 1), ('variable_update_period', 1), ('batch_size', 1),
                            ('learning_rate_decay_steps', 1), ('max_replay_size', 1),
                            ('min_replay_size', 1), ('prefetch_size', 0), ('num_parallel_calls', 1)):
@@ -234,6 +247,8 @@ class MuZeroConfig:
     check_real('pb_c_base', 0.0, inf, low_open=True, high_open=True)
     check_real('dirichlet_alpha', 0.0, inf, low_open=True, high_open=True)
     check_real('dirichlet_fraction', 0.0, 1.0)
+    check_real('gumbel_c_visit', 0.0, inf, high_open=True)
+    check_real('gumbel_c_scale', 0.0, inf, low_open=True, high_open=True)
     check_real('learning_rate', 0.0, inf, low_open=True, high_open=True)
     check_real('learning_rate_decay_rate', 0.0, 1.0, low_open=True)
     check_real('momentum', 0.0, 1.0, high_open=True)
@@ -260,6 +275,8 @@ class MuZeroConfig:
       fail('optimizer', f'one of {OPTIMIZERS}')
     if self.unvisited_q not in UNVISITED_Q:
       fail('unvisited_q', f'one of {UNVISITED_Q}')
+    if self.search_policy not in SEARCH_POLICIES:
+      fail('search_policy', f'one of {SEARCH_POLICIES}')
     if self.max_gradient_norm is not None:
       check_real('max_gradient_norm', 0.0, inf, low_open=True, high_open=True)
     if self.min_replay_size > self.max_replay_size:
@@ -451,7 +468,8 @@ def with_overrides(config: MuZeroConfig, overrides: str) -> MuZeroConfig:
 
   Nested network fields are named 'network.field'. For experiments from the command line
   (`launch.local --config_overrides`, the learning benchmarks), so that a variant of a preset
-  needs no code; a comma inside a tuple value is kept (split on commas before a 'name=').
+  needs no code; a comma inside a tuple value is kept (split on commas before a 'name='). Text
+  fields also take a bare word: 'search_policy=gumbel' is 'search_policy="gumbel"'.
   """
   if not overrides.strip():
     return config.validate()
@@ -459,20 +477,24 @@ def with_overrides(config: MuZeroConfig, overrides: str) -> MuZeroConfig:
   top, network = {}, {}
   for part in parts:
     name, separator, text = part.partition('=')
-    name = name.strip()
+    name, text = name.strip(), text.strip()
     if not separator:
       raise ValueError(f'config override {part!r} is not allowed; allowed: field=value.')
-    try:
-      value = ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError) as error:
-      raise ValueError(f'config override {name}={text.strip()!r}: the value is not a Python '
-                       f'literal ({error}).') from error
     target, fields, field = ((network, NetworkConfig, name[len('network.'):])
                              if name.startswith('network.') else (top, MuZeroConfig, name))
-    known = {f.name for f in dataclasses.fields(fields)}
+    known = {f.name: f for f in dataclasses.fields(fields)}
     if field not in known or field == 'network':
       raise ValueError(f'config override {name!r} names no field; allowed: '
-                       f'{sorted(known - {"network"})} (network fields as network.<name>).')
+                       f'{sorted(set(known) - {"network"})} (network fields as network.<name>).')
+    try:
+      value = ast.literal_eval(text)
+    except (ValueError, SyntaxError) as error:
+      # A text field takes a bare word as itself (search_policy=gumbel), so that shells need
+      # no nested quotes; validation then names the allowed words.
+      if known[field].type is not str or not re.fullmatch(r'[A-Za-z_]\w*', text):
+        raise ValueError(f'config override {name}={text!r}: the value is not a Python '
+                         f'literal ({error}).') from error
+      value = text
     target[field] = value
   if network:
     top['network'] = dataclasses.replace(config.network, **network)

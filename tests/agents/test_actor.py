@@ -95,18 +95,61 @@ def test_batched_loop_steps_environments_of_different_lengths(make_replay):
     actor.select_action(np.zeros(2, np.float32))
 
 
-def test_sample_actions_follows_the_temperature():
-  rng = np.random.default_rng(0)
-  counts = np.asarray([[0, 10, 30, 0]] * 4000)
-  # T = 1: proportional to visits, never an unvisited action.
-  actions = actor_lib.sample_actions(counts, np.ones(4000), rng)
-  np.testing.assert_allclose(np.bincount(actions, minlength=4) / 4000, [0, .25, .75, 0], atol=0.03)
-  # T = 0.5: squared visits, 100 : 900.
-  actions = actor_lib.sample_actions(counts, np.full(4000, 0.5), rng)
-  np.testing.assert_allclose(np.bincount(actions, minlength=4) / 4000, [0, .1, .9, 0], atol=0.03)
-  # T = 0: the most visited; ties go to the lowest index.
-  np.testing.assert_array_equal(
-      actor_lib.sample_actions(np.asarray([[1, 5, 5], [9, 0, 1]]), np.zeros(2), rng), [1, 0])
+def test_the_actor_plays_the_action_its_search_chose(make_replay):
+  # Moves 0 and 1 sample at temperature 1 inside the search, later moves take the most visited.
+  config = conftest.tiny_config(num_simulations=6, temperature_schedule=((0, 1.0),),
+                                num_exploration_moves=2)
+  environments = [fakes.CountingEnvironment(episode_length=5, num_actions=3) for _ in range(4)]
+  replay = make_replay(environments[0], config)
+  network = replay.builder.make_network()
+  actors = [replay.builder.make_actor(network, None, num_environments=4, seed=3)
+            for _ in range(2)]
+  for actor in actors:
+    for index, environment in enumerate(environments):
+      actor.observe_first_at(index, environment.reset())
+  for move in range(4):
+    observations = [np.asarray([move, 1.0], np.float32)] * 4
+    actions = [actor.select_actions(observations) for actor in actors]
+    chosen = actors[0].last_search.selected_action
+    np.testing.assert_array_equal(actions[0], chosen)
+    np.testing.assert_array_equal(actions[1], actions[0])  # Same seed, same choices.
+    if move >= 2:
+      np.testing.assert_array_equal(chosen, np.argmax(actors[0].last_search.visit_counts, axis=1))
+    for actor, actor_actions in zip(actors, actions):
+      for index, environment in enumerate(environments):
+        actor.observe_at(index, actor_actions[index], environment.step(actor_actions[index]))
+
+
+def test_a_gumbel_actor_writes_the_improved_policy(make_replay):
+  # A fresh network predicts value and reward 0 exactly, so every completed Q is 0, sigma is 0
+  # and the improved policy softmax(logits + sigma) is the network's prior, whatever the visits
+  # (4 simulations over 3 actions: one gets 2, the others 1).
+  environment = fakes.CountingEnvironment(episode_length=4, num_actions=3)
+  config = conftest.tiny_config(search_policy='gumbel')
+  replay = make_replay(environment, config)
+  network = replay.builder.make_network()
+  actor = replay.builder.make_actor(network, [replay.builder.make_adder(replay.client)])
+  timestep = environment.reset()
+  actor.observe_first(timestep)
+  while not timestep.last():
+    action = actor.select_action(timestep.observation)
+    assert action == actor.last_search.selected_action[0]
+    assert sorted(actor.last_search.visit_counts[0].tolist()) == [1, 1, 2]
+    timestep = environment.step(action)
+    actor.observe(action, timestep)
+  actor.close()
+
+  for sample in replay.sample_every_item(4):
+    observation = sample.data['observation'][:1]
+    prior = tf.nn.softmax(network.initial_inference(observation).policy_logits).numpy()[0]
+    np.testing.assert_allclose(sample.data['search_policy'][0], prior, rtol=1e-5)
+
+  # Evaluation: no Gumbel noise, so the first phase ranks by the prior alone and the most
+  # likely action gets the second visit and is played.
+  greedy = replay.builder.make_actor(network, None, greedy=True)
+  observation = np.asarray([0.0, 1.0], np.float32)
+  prior_logits = network.initial_inference(observation[None]).policy_logits.numpy()[0]
+  assert greedy.select_action(observation) == np.argmax(prior_logits)
 
 
 @pytest.mark.parametrize('field, bad_step, value, message', [

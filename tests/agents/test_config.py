@@ -54,12 +54,24 @@ def test_presets_validate():
     ('temperature_schedule', ((5, 1.0),), 'the first at step 0'),
     ('num_simulations', 2.5, 'an int >= 1'),
     ('unvisited_q', 'zero', "one of \\('minimum', 'parent'\\)"),
+    ('search_policy', 'sampled', "one of \\('muzero', 'gumbel'\\)"),
+    ('max_num_considered_actions', 0, 'an int >= 1'),
+    ('gumbel_c_scale', 0.0, r'a number in \(0.0, inf\)'),
 ])
 def test_validate_names_field_value_and_allowed_range(field, value, allowed):
   config = dataclasses.replace(config_lib.MuZeroConfig(), **{field: value})
   prefix = re.escape(f'MuZeroConfig.{field}={value!r} is not allowed; allowed: ')
   with pytest.raises(ValueError, match=prefix + '.*' + allowed):
     config.validate()
+
+
+def test_a_text_field_takes_a_bare_word_so_every_preset_can_switch_to_gumbel():
+  for preset in (config_lib.cartpole(), config_lib.board_game('tic_tac_toe'),
+                 config_lib.atari('tiny')):
+    config = config_lib.with_overrides(preset, 'search_policy=gumbel,num_simulations=8')
+    assert (config.search_policy, config.num_simulations) == ('gumbel', 8)
+  quoted = config_lib.with_overrides(config_lib.cartpole(), "search_policy='gumbel'")
+  assert quoted.search_policy == 'gumbel'
 
 
 def test_validate_rejects_bad_support_sizes():
@@ -81,7 +93,10 @@ def test_overrides_set_fields_by_name_and_are_validated():
                              ('network.depth=1', "'network.depth' names no field"),
                              ('network=1', "'network' names no field"),
                              ('td_steps', 'allowed: field=value'),
-                             ('optimizer=adam', 'not a Python literal'),
+                             ('td_steps=ten', 'not a Python literal'),
+                             ('optimizer=ad am', 'not a Python literal'),
+                             ('search_policy=alphazero',
+                              "MuZeroConfig.search_policy='alphazero' is not allowed"),
                              ('td_steps=0', 'MuZeroConfig.td_steps=0 is not allowed')):
     with pytest.raises(ValueError, match=message):
       config_lib.with_overrides(config, overrides)

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from search import qtransforms
 from search import search as search_lib
+from search import selection
 from search import tree as tree_lib
 from tests.search import tiny_networks
 
@@ -24,8 +25,9 @@ def searched_tree(request):
     tree = tree_lib.init_tree(root.latent, tf.nn.softmax(root.policy_logits), root.value,
                               tf.ones([BATCH_SIZE, 3], tf.bool), NUM_SIMULATIONS,
                               qtransforms.init_min_max_stats(BATCH_SIZE))
-    return search_lib.run_simulations(tree, network, NUM_SIMULATIONS, 1.25, 19652.0,
-                                      signed_discount)
+    return search_lib.run_simulations(
+        tree, network, NUM_SIMULATIONS, selection.puct(1.25, 19652.0, signed_discount),
+        signed_discount)
 
   observations = np.random.default_rng(0).normal(size=(BATCH_SIZE, 5)).astype(np.float32)
   return search(observations), signed_discount

@@ -60,14 +60,16 @@ def test_unvisited_children_take_the_parents_value_with_unvisited_q_parent():
   # children keep their Q, so only action 2's score changes from the paper's rule.
   tree = _tree_with_visited_root([True, True, True])
   tree = tree._replace(raw_values=tf.tensor_scatter_nd_update(tree.raw_values, [[0, 0]], [0.5]))
-  scores = selection.puct_scores(tree, tf.constant([0]), PB_C_INIT, PB_C_BASE, DISCOUNT, 'parent')
-  paper = selection.puct_scores(tree, tf.constant([0]), PB_C_INIT, PB_C_BASE, DISCOUNT, 'minimum')
+  scores = selection.puct_scores(tree, tf.constant([0]), PB_C_INIT, PB_C_BASE, DISCOUNT,
+                                 qtransforms.unvisited_as_parent)
+  paper = selection.puct_scores(tree, tf.constant([0]), PB_C_INIT, PB_C_BASE, DISCOUNT,
+                                qtransforms.unvisited_as_minimum)
   np.testing.assert_allclose(scores.numpy()[0, :2], paper.numpy()[0, :2], rtol=1e-6)
   np.testing.assert_allclose(scores.numpy()[0, 2], paper.numpy()[0, 2] + 0.5, rtol=1e-6)
   # Below the root nothing is visited: every child scores the node's normalised value plus its
   # prior bonus, so the highest prior still wins.
   assert selection.select_action(tree, tf.constant([1]), PB_C_INIT, PB_C_BASE, DISCOUNT,
-                                 'parent').numpy().tolist() == [0]
+                                 qtransforms.unvisited_as_parent).numpy().tolist() == [0]
 
 
 def test_illegal_root_actions_cannot_be_selected_but_are_allowed_below_the_root():
