@@ -92,7 +92,8 @@ def test_simulations_update_the_tree_arrays_in_place(batch_size):
     tree = tree_lib.init_tree(root.latent, tf.nn.softmax(root.policy_logits), root.value,
                               tf.ones([batch_size, num_actions], tf.bool), num_simulations,
                               qtransforms.init_min_max_stats(batch_size))
-    tree = search_lib.run_simulations(tree, network, num_simulations, 1.25, 19652.0, 0.9)
+    tree = search_lib.run_simulations(tree, network, num_simulations,
+                                       selection.puct(1.25, 19652.0, 0.9), 0.9)
     return tree.children_visits, tree.children_value_sums, tree.children_index
 
   observations = tf.zeros([batch_size, 5])
