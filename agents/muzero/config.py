@@ -123,6 +123,12 @@ class MuZeroConfig:
       less search on reanalysis and trains on older targets.
     reanalyze_batch_size: items a reanalyzer refreshes with one batched search (the search runs
       over 2 (K + 1) roots per item).
+    num_sampled_actions: for continuous actions, the K actions Sampled MuZero (Hubert et al.
+      2021) samples at every node the search expands; the search, the actor's choice and the
+      policy target are over them (`agents.muzero.sampled`). Discrete action spaces ignore it.
+    root_proposal_std_scale: for continuous actions, the root's proposal beta is the policy
+      with its standard deviation (in atanh space) multiplied by this; 1 samples from the
+      policy itself, more explores wider (the corrected prior weighs the samples back).
     network: sizes of the representation, dynamics and prediction networks, including the
       categorical value and reward supports (paper, Atari: 601 bins each).
   """
@@ -170,6 +176,9 @@ class MuZeroConfig:
   reanalyze_fraction: float = 0.0
   reanalyze_samples_per_insert: float = 2.0
   reanalyze_batch_size: int = 16
+  # Continuous actions (Sampled MuZero).
+  num_sampled_actions: int = 20
+  root_proposal_std_scale: float = 1.0
   network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
 
   @property
@@ -249,6 +258,8 @@ class MuZeroConfig:
     check_real('reanalyze_fraction', 0.0, 1.0, high_open=True)
     check_real('reanalyze_samples_per_insert', 1.0, inf, high_open=True)
     check_int('reanalyze_batch_size', 1)
+    check_int('num_sampled_actions', 1)
+    check_real('root_proposal_std_scale', 0.0, inf, low_open=True, high_open=True)
     if self.reanalyze and min(self.batch_split) < 1:
       fail('reanalyze_fraction', f'0, or a share of batch_size={self.batch_size} that leaves at '
            'least one item to each of the replay and the reanalysed items')
