@@ -344,6 +344,29 @@ def cartpole() -> MuZeroConfig:
                             latent_size=64, mlp_width=64, mlp_num_blocks=0))
 
 
+def continuous_control() -> MuZeroConfig:
+  """Sampled MuZero for small continuous-control tasks (Pendulum-v1, MountainCarContinuous-v0,
+  InvertedPendulum-v5) on a CPU: `cartpole()`'s network, learner and replay, with:
+
+  - K = 8 actions sampled per node (`num_sampled_actions`) and 25 simulations, so that the
+    search can try every root sample and look further along the best ones;
+  - unvisited slots valued at their parent's value (`unvisited_q='parent'`): below the root the
+    corrected prior over samples drawn from the policy itself is uniform, and the paper's rule
+    (an unvisited child is worth the tree's minimum) would leave most samples untried;
+  - a root proposal twice as wide as the policy (`root_proposal_std_scale=2`), so that acting
+    keeps trying actions the policy has narrowed away from (the prior correction weighs them
+    back towards the policy in the search);
+  - discount 0.97 and td_steps 5: Pendulum's rewards reach -16 per step, so returns reach
+    16 / 0.03 = 533 and h(533) is about 22; a 51-bin value support (-25..25) covers them and
+    a 21-bin reward support (-10..10) covers h(16) = 3.1.
+  """
+  return dataclasses.replace(
+      cartpole(), discount=0.97, td_steps=5, num_simulations=25, unvisited_q='parent',
+      num_sampled_actions=8, root_proposal_std_scale=2.0,
+      network=dataclasses.replace(cartpole().network, value_support_size=51,
+                                  reward_support_size=21))
+
+
 # Sizes of the Atari preset, the default first; see `atari`.
 ATARI_SIZES = ('small', 'paper', 'tiny')
 
