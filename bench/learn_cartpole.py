@@ -36,7 +36,7 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
@@ -57,9 +57,9 @@ SOLVED_RETURN = 475.0
 NUM_EVAL_EPISODES = 10
 
 
-def stopping_rule(args) -> monitor_lib.StoppingRule:
+def stopping_rule(args, solved_return: float = SOLVED_RETURN) -> monitor_lib.StoppingRule:
   """The budget, the solved return and the hold window after it, as the monitor applies them."""
-  return monitor_lib.StoppingRule(max_seconds=args.time_budget_s, target_eval_return=SOLVED_RETURN,
+  return monitor_lib.StoppingRule(max_seconds=args.time_budget_s, target_eval_return=solved_return,
                                   hold_s=args.hold_s)
 
 
@@ -115,15 +115,18 @@ def learn_distributed(args, output_dir: str) -> Tuple[status_lib.Status, str]:
   return status_lib.read_status(path), os.path.join(output_dir, curves.CURVE_FILE)
 
 
-def learn_single_process(args, output_dir: str) -> Tuple[status_lib.Status, str]:
-  """Trains `agents.muzero.agent.MuZero` until the rule stops it; returns the last status and the
-  path of the curve it saves."""
+def learn_single_process(args, output_dir: str, environment_id: str = 'gym:CartPole-v1',
+                         preset: Callable[[], config_lib.MuZeroConfig] = config_lib.cartpole,
+                         solved_return: float = SOLVED_RETURN) -> Tuple[status_lib.Status, str]:
+  """Trains `agents.muzero.agent.MuZero` (the `preset` with `args.config_overrides`) on
+  `environment_id` until the rule stops it; returns the last status and the path of the curve
+  it saves."""
   tf.random.set_seed(args.seed)
-  config = config_lib.with_overrides(config_lib.cartpole(), args.config_overrides)
+  config = config_lib.with_overrides(preset(), args.config_overrides)
   num_envs = args.num_envs or config.envs_per_actor
-  environments = [make_environment('gym:CartPole-v1', seed=args.seed * 1000 + index)
+  environments = [make_environment(environment_id, seed=args.seed * 1000 + index)
                   for index in range(num_envs)]
-  eval_environments = [make_environment('gym:CartPole-v1', seed=10**6 + args.seed * 1000 + index)
+  eval_environments = [make_environment(environment_id, seed=10**6 + args.seed * 1000 + index)
                        for index in range(NUM_EVAL_EPISODES)]
   spec = specs.make_environment_spec(environments[0])
   agent = agent_lib.MuZero(
@@ -135,7 +138,7 @@ def learn_single_process(args, output_dir: str) -> Tuple[status_lib.Status, str]
       logger=loggers_lib.make_logger('actor', output_dir, 'steps', time_delta=15.0))
   evaluator = agent.make_evaluator(num_environments=NUM_EVAL_EPISODES, seed=args.seed)
 
-  rule = stopping_rule(args)
+  rule = stopping_rule(args, solved_return)
   start = time.time()
   rows, status = [], status_lib.Status()
   while rule.reason_to_stop(status) is None:
@@ -150,7 +153,8 @@ def learn_single_process(args, output_dir: str) -> Tuple[status_lib.Status, str]
   agent.close()
   curve_path = curves.save_curve(rows, output_dir, 'eval_return',
                                  f'greedy return (mean of {NUM_EVAL_EPISODES})',
-                                 'MuZero on CartPole-v1', target=SOLVED_RETURN)
+                                 f'MuZero on {environment_id.partition(":")[2]}',
+                                 target=solved_return)
   return status, curve_path
 
 
