@@ -16,7 +16,12 @@ It is the policy family of SAC (Haarnoja et al. 2018) for the same reasons.
 The log standard deviation is squashed into [LOG_STD_MIN, LOG_STD_MAX]: the sample-based loss
 rewards a policy that concentrates on the most visited sample, and an unbounded scale would let
 its density (and the loss) diverge. A raw scale of 0 gives log std 0 (std 1 in u, actions
-spread over most of [-1, 1]), so a fresh network explores.
+spread over most of [-1, 1]), so a fresh network explores. The mean is squashed softly into
+[-MEAN_BOUND, MEAN_BOUND]: past |u| ~ 9, tanh(u) rounds to +-1 in float32, so a mean far out
+would make every sample the same action at the bound; the search could not tell them apart,
+and the loss, fitting the policy to K identical samples, would shrink its scale to the minimum
+(measured on Pendulum-v1: the policy loss fell to -6.5 within 1,500 learner steps and the greedy
+return stayed at the random policy's). tanh(5) is 1 - 9e-5, so the bounds stay reachable.
 """
 
 import math
@@ -25,6 +30,7 @@ import tensorflow as tf
 
 LOG_STD_MIN = -5.0
 LOG_STD_MAX = 2.0
+MEAN_BOUND = 5.0
 # atanh(+-1) is infinite: scored actions are moved this far inside the bounds.
 _EDGE = 1e-6
 # Shifts the raw scale so that raw 0 maps to log std 0.
@@ -39,7 +45,8 @@ def num_parameters(action_size: int) -> int:
 
 def mean_and_log_std(parameters: tf.Tensor):
   """[..., 2 D] policy head outputs -> (mean [..., D], log std [..., D]) in u = atanh(a)."""
-  mean, raw_scale = tf.split(parameters, 2, axis=-1)
+  raw_mean, raw_scale = tf.split(parameters, 2, axis=-1)
+  mean = MEAN_BOUND * tf.tanh(raw_mean / MEAN_BOUND)
   log_std = LOG_STD_MIN + (LOG_STD_MAX - LOG_STD_MIN) * tf.sigmoid(raw_scale + _RAW_SCALE_OFFSET)
   return mean, log_std
 

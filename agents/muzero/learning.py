@@ -239,6 +239,9 @@ class MuZeroLearner(core.Learner):
           consistency_loss_weight=config.consistency_loss_weight)
       l2 = losses.l2_penalty(self._variables, config.weight_decay)
       total_loss = loss.loss + l2
+      if self._network.action_size is not None and config.policy_entropy_weight > 0:
+        total_loss -= config.policy_entropy_weight * tf.reduce_mean(weights * losses.policy_entropy(
+            unrolled.policy_logits, item_targets.policy_mask))
     gradients = tape.gradient(total_loss, self._variables)
     gradient_norm = tf.linalg.global_norm(gradients)
     if config.max_gradient_norm is not None:

@@ -89,6 +89,15 @@ def policy_log_probs(policy_outputs: tf.Tensor,
   return tf.reshape(flat_log_probs, shape[:3])
 
 
+def policy_entropy(policy_outputs: tf.Tensor, policy_mask: tf.Tensor) -> tf.Tensor:
+  """[B] entropy of squashed Gaussian policies [B, K + 1, 2 D] in atanh space, up to a constant:
+  the sum of their log standard deviations over the masked rows [B, K + 1], with the step
+  scales of the policy loss."""
+  _, log_std = squashed_gaussian.mean_and_log_std(policy_outputs)
+  scales = step_scales(policy_outputs.shape[1] - 1)
+  return tf.reduce_sum(tf.reduce_sum(log_std, axis=-1) * policy_mask * scales, axis=1)
+
+
 def step_scales(unroll_steps: int) -> tf.Tensor:
   """[K + 1] loss scale of each unroll step: 1 for the first, 1/K after (K = 0: just [1])."""
   return tf.constant([1.0] + [1.0 / max(unroll_steps, 1)] * unroll_steps, tf.float32)

@@ -116,3 +116,11 @@ def test_dynamics_gradient_is_halved():
     target = unrolled.value_logits[0, 2, 0]
   np.testing.assert_allclose(target.numpy(), 9.0)
   np.testing.assert_allclose(tape.gradient(target, x).numpy(), [[9.0 / 4.0]])
+
+
+def test_policy_entropy_sums_log_stds_over_the_masked_scaled_steps():
+  # B = 1, K = 2 (scales 1, 1/2, 1/2), D = 2; raw scales -100 and 0 give log stds -5 and 0, so
+  # every step's entropy (up to a constant) is -5; step 2 is masked: -5 * (1 + 1/2) = -7.5.
+  outputs = tf.constant([[[0.3, -0.2, -100.0, 0.0]] * 3])
+  entropy = losses.policy_entropy(outputs, tf.constant([[1.0, 1.0, 0.0]]))
+  np.testing.assert_allclose(entropy.numpy(), [-7.5], rtol=1e-5)

@@ -10,7 +10,9 @@ from networks import squashed_gaussian
 
 
 def _parameters(mean, log_std):
-  """Head outputs whose mean and log std are the given ones (inverting the scale's squash)."""
+  """Head outputs whose mean and log std are the given ones (inverting both squashes)."""
+  bound = squashed_gaussian.MEAN_BOUND
+  mean = bound * np.arctanh(np.asarray(mean, np.float64) / bound)
   fraction = (np.asarray(log_std, np.float64) - squashed_gaussian.LOG_STD_MIN) / (
       squashed_gaussian.LOG_STD_MAX - squashed_gaussian.LOG_STD_MIN)
   raw = np.log(fraction / (1 - fraction)) - math.log(
@@ -18,16 +20,16 @@ def _parameters(mean, log_std):
   return tf.constant(np.concatenate([mean, raw], axis=-1), tf.float32)
 
 
-def test_raw_scale_zero_is_unit_std_and_scales_stay_in_their_bounds():
+def test_raw_scale_zero_is_unit_std_and_means_and_scales_stay_in_their_bounds():
   mean, log_std = squashed_gaussian.mean_and_log_std(
-      tf.constant([[0.5, 0.0, 0.0, 0.0, -100.0, 100.0]]))
-  np.testing.assert_array_equal(mean, [[0.5, 0.0, 0.0]])
+      tf.constant([[0.5, -100.0, 100.0, 0.0, -100.0, 100.0]]))
+  np.testing.assert_allclose(mean, [[5 * math.tanh(0.1), -5.0, 5.0]], rtol=1e-6)
   np.testing.assert_allclose(log_std, [[0.0, squashed_gaussian.LOG_STD_MIN,
                                         squashed_gaussian.LOG_STD_MAX]], atol=1e-6)
 
 
 def test_samples_are_tanh_of_mean_plus_std_times_normal_and_stay_in_bounds():
-  parameters = _parameters([[0.5, -100.0]], [[math.log(2.0), 0.0]])
+  parameters = _parameters([[0.5, -4.999]], [[math.log(2.0), 0.0]])
   normals = tf.constant([[[1.0, 0.0], [-1.0, 50.0], [0.0, -3.0]]])
   actions = squashed_gaussian.sample(parameters, normals).numpy()
   np.testing.assert_allclose(actions[0, :, 0], np.tanh([2.5, -1.5, 0.5]), rtol=1e-5)
