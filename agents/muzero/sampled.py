@@ -237,8 +237,6 @@ class SampledSearch:
 
   def __init__(self, network, proposal: Proposal, num_samples: int,
                config: search.SearchConfig):
-    self._proposal = proposal
-    self._num_samples = num_samples
     self._search = search.SearchFn(SampledNetwork(network, proposal, num_samples), config)
     self._sample_root_actions = tf.function(
         lambda observations, keys: sample_root_actions(network, proposal, observations, keys,
@@ -246,8 +244,7 @@ class SampledSearch:
         autograph=False, jit_compile=True)
 
   def __call__(self, observations: Any, keys: np.ndarray, seed: search.policies.Seed,
-               temperature: Optional[search.policies.Temperature] = None,
-               sampled_actions: Optional[np.ndarray] = None
+               temperature: Optional[search.policies.Temperature] = None
                ) -> Tuple[search.SearchOutput, tf.Tensor]:
     """One search per row over K sampled root actions.
 
@@ -256,7 +253,6 @@ class SampledSearch:
       keys: [B] integer keys in [0, 2^24) of the roots' random draws.
       seed: seed of the search's own random numbers (root noise, action sampling).
       temperature: see `search.SearchFn`.
-      sampled_actions: [B, K, D] root actions to search over instead of drawing them.
 
     Returns:
       (SearchOutput over the K slots, [B, K, D] the root's actions).
@@ -267,7 +263,6 @@ class SampledSearch:
       raise ValueError(f'keys {keys!r} are not allowed; allowed: [B] integers in '
                        f'[0, 2^{keyed_random.KEY_BITS}).')
     keys = tf.constant(keys, tf.int32)
-    if sampled_actions is None:
-      sampled_actions = self._sample_root_actions(observations, keys)
+    sampled_actions = self._sample_root_actions(observations, keys)
     inputs = {OBSERVATION: observations, SAMPLED_ACTIONS: sampled_actions, KEY: keys}
-    return self._search(inputs, None, seed, temperature), tf.convert_to_tensor(sampled_actions)
+    return self._search(inputs, None, seed, temperature), sampled_actions
