@@ -60,9 +60,16 @@ def corrected_prior_logits(log_prior: tf.Tensor, log_proposal: tf.Tensor) -> tf.
 
 
 class Proposal(Protocol):
-  """How actions of one kind are sampled and scored from the policy head's output."""
+  """How actions of one kind are sampled and scored from the policy head's output.
+
+  Attributes:
+    action_size: D, the numbers per action.
+    is_policy_below_root: beta = pi below the root, so the corrected prior there is uniform
+      over the slots and needs no scoring of the samples.
+  """
 
   action_size: int
+  is_policy_below_root: bool
 
   def sample(self, policy_output: tf.Tensor, keys: tf.Tensor, num_samples: int,
              at_root: bool) -> tf.Tensor:
@@ -87,6 +94,8 @@ class SquashedGaussianProposal:
   standard deviation (in atanh space) multiplied by `root_std_scale`, a broader proposal for
   exploration whose samples the prior correction weighs back towards pi.
   """
+
+  is_policy_below_root = True
 
   def __init__(self, action_size: int, root_std_scale: float = 1.0):
     if not (isinstance(root_std_scale, (int, float)) and math.isfinite(root_std_scale)
@@ -127,6 +136,7 @@ class CategoricalProposal:
   def __init__(self, num_actions: int, uniform_proposal: bool = False):
     self._num_actions = num_actions
     self._uniform_proposal = uniform_proposal
+    self.is_policy_below_root = not uniform_proposal
 
   def _log_proposal_all(self, logits: tf.Tensor) -> tf.Tensor:
     if self._uniform_proposal:
@@ -203,8 +213,13 @@ class SampledNetwork:
 
   def _output(self, output, actions: tf.Tensor, keys: tf.Tensor, at_root: bool) -> SampledOutput:
     proposal = self._proposal
-    logits = corrected_prior_logits(proposal.log_prior(output.policy_logits, actions),
-                                    proposal.log_proposal(output.policy_logits, actions, at_root))
+    if not at_root and proposal.is_policy_below_root:
+      # log pi - log beta is 0 for every slot: spare K scorings per simulation.
+      logits = tf.zeros(tf.shape(actions)[:2])
+    else:
+      logits = corrected_prior_logits(proposal.log_prior(output.policy_logits, actions),
+                                      proposal.log_proposal(output.policy_logits, actions,
+                                                            at_root))
     return SampledOutput(latent=self._pack(output.latent, actions, keys), reward=output.reward,
                          policy_logits=logits, value=output.value)
 
