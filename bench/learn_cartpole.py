@@ -33,7 +33,7 @@ status.json and the curve is the one it saves.
 import json
 import os
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
@@ -53,9 +53,10 @@ SOLVED_RETURN = 475.0
 NUM_EVAL_EPISODES = 10
 
 
-def stopping_rule(time_budget_s: float, hold_s: float) -> monitor_lib.StoppingRule:
+def stopping_rule(time_budget_s: float, hold_s: float,
+                  solved_return: float = SOLVED_RETURN) -> monitor_lib.StoppingRule:
   """The budget, the solved return and the hold window after it, as the monitor applies them."""
-  return monitor_lib.StoppingRule(max_seconds=time_budget_s, target_eval_return=SOLVED_RETURN,
+  return monitor_lib.StoppingRule(max_seconds=time_budget_s, target_eval_return=solved_return,
                                   hold_s=hold_s)
 
 
@@ -107,14 +108,17 @@ def learn_distributed(args, output_dir: str) -> Tuple[status_lib.Status, str]:
   return status, os.path.join(output_dir, curves.CURVE_FILE)
 
 
-def learn_single_process(args, output_dir: str) -> Tuple[status_lib.Status, str]:
-  """Trains `agents.muzero.agent.MuZero` until the rule stops it; returns the last status and the
-  path of the curve it saves."""
-  config = config_lib.with_overrides(config_lib.cartpole(), args.config_overrides)
+def learn_single_process(args, output_dir: str, environment_id: str = 'gym:CartPole-v1',
+                         preset: Callable[[], config_lib.MuZeroConfig] = config_lib.cartpole,
+                         solved_return: float = SOLVED_RETURN) -> Tuple[status_lib.Status, str]:
+  """Trains `agents.muzero.agent.MuZero` (the `preset` with `args.config_overrides`) on
+  `environment_id` until the rule stops it; returns the last status and the path of the curve
+  it saves."""
+  config = config_lib.with_overrides(preset(), args.config_overrides)
   agent, loop, evaluator = harness.make_self_play(
-      'gym:CartPole-v1', config, args.num_envs or config.envs_per_actor, NUM_EVAL_EPISODES,
+      environment_id, config, args.num_envs or config.envs_per_actor, NUM_EVAL_EPISODES,
       args.seed, output_dir)
-  eval_environments = [make_environment('gym:CartPole-v1', seed=10**6 + args.seed * 1000 + index)
+  eval_environments = [make_environment(environment_id, seed=10**6 + args.seed * 1000 + index)
                        for index in range(NUM_EVAL_EPISODES)]
 
   def evaluate():
@@ -122,14 +126,15 @@ def learn_single_process(args, output_dir: str) -> Tuple[status_lib.Status, str]
     returns = actor_lib.run_one_episode_each(evaluator, eval_environments)
     return {'eval_return': float(np.mean(returns)), 'eval_min': float(np.min(returns))}
 
-  rule = stopping_rule(args.time_budget_s, args.hold_s)
+  rule = stopping_rule(args.time_budget_s, args.hold_s, solved_return)
   rows = harness.train_and_evaluate(
       agent, loop, evaluate, args.eval_every_s, args.time_budget_s,
       stop=lambda rows: rule.reason_to_stop(status_from_rows(rows, rule)) is not None)
   agent.close()
   curve_path = curves.save_curve(rows, output_dir, 'eval_return',
                                  f'greedy return (mean of {NUM_EVAL_EPISODES})',
-                                 'MuZero on CartPole-v1', target=SOLVED_RETURN)
+                                 f'MuZero on {environment_id.partition(":")[2]}',
+                                 target=solved_return)
   return status_from_rows(rows, rule), curve_path
 
 

@@ -8,6 +8,7 @@ import time
 import numpy as np
 from absl import app
 from absl import flags
+from dm_env import specs
 
 from environments import make_environment
 
@@ -19,7 +20,7 @@ _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the environment and of the rand
 def main(_):
   environment = make_environment(_ENV.value, seed=_SEED.value)
   rng = np.random.default_rng(_SEED.value)
-  num_actions = environment.action_spec().num_values
+  action_spec = environment.action_spec()
   for episode in range(_EPISODES.value):
     start, steps, episode_return = time.time(), 0, 0.0
     timestep = environment.reset()
@@ -27,8 +28,10 @@ def main(_):
       observation = timestep.observation
       if isinstance(observation, dict) and 'legal_actions' in observation:  # Board games: legal moves only.
         action = rng.choice(np.flatnonzero(observation['legal_actions']))
-      else:
-        action = rng.integers(num_actions)
+      elif isinstance(action_spec, specs.DiscreteArray):
+        action = rng.integers(action_spec.num_values)
+      else:  # Continuous: uniform within the bounds.
+        action = rng.uniform(action_spec.minimum, action_spec.maximum).astype(action_spec.dtype)
       timestep = environment.step(action)
       steps += 1
       episode_return += float(timestep.reward)

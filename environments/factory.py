@@ -1,14 +1,16 @@
 """One entry point from an id string to a dm_env environment.
 
 Ids are `prefix:name`:
-- `gym:CartPole-v1`: any gymnasium id with a Discrete action space (keyword arguments go to
-  `gymnasium.make`);
+- `gym:CartPole-v1`, `gym:Pendulum-v1`: any gymnasium id with a Discrete action space or a
+  bounded one-dimensional Box one (continuous control; MuJoCo tasks such as
+  `gym:InvertedPendulum-v5` through the `mujoco` package), keyword arguments going to
+  `gymnasium.make`;
 - `atari:Pong`: an ALE game with the paper's preprocessing (keyword arguments go to
   `environments.atari.make_atari`);
 - `openspiel:tic_tac_toe`, `openspiel:go(board_size=9)`: a two-player zero-sum board game;
 - `python:package.module:factory`: the user's own environment, made by calling
-  `factory(seed, **kwargs)` from the importable `package.module`; it must return a discrete
-  `dm_env.Environment` (any dtypes: the agent normalises them, `agents.muzero.canonical`). The
+  `factory(seed, **kwargs)` from the importable `package.module`; it must return a
+  `dm_env.Environment` with discrete actions or a bounded vector of continuous ones (any dtypes: the agent normalises them, `agents.muzero.canonical`). The
   factory is named, not passed, so the id alone rebuilds it in every process of a distributed
   program.
 """
@@ -57,11 +59,14 @@ def make_environment(environment_id: str, seed: Optional[int] = None, **kwargs) 
 def _make_gym(name: str, seed: Optional[int], **kwargs) -> gym_environment.GymnasiumEnvironment:
   try:
     environment = gymnasium.make(name, **kwargs)
+  except gymnasium.error.DependencyNotInstalled as error:
+    raise ValueError(f'gymnasium id {name!r} needs a package that is not installed ({error}); '
+                     'the MuJoCo tasks need `mujoco` (pinned in requirements.txt).') from error
   except gymnasium.error.Error as error:
     close = difflib.get_close_matches(name, list(gymnasium.registry), n=3)
     hint = f' Did you mean {", ".join(close)}?' if close else ''
     raise ValueError(f'unknown gymnasium id {name!r} ({error}); allowed: a registered id with a Discrete '
-                     f'action space, e.g. CartPole-v1, Acrobot-v1, MountainCar-v0.{hint}') from error
+                     f'or bounded Box action space, e.g. CartPole-v1, Acrobot-v1, Pendulum-v1.{hint}') from error
   return gym_environment.GymnasiumEnvironment(environment, seed=seed)
 
 

@@ -20,7 +20,9 @@ from typing import Optional
 import launchpad as lp
 from absl import app
 from absl import flags
+from acme import specs
 
+from agents.muzero import canonical
 from agents.muzero import config as config_lib
 from launch import curves
 from launch import monitor as monitor_lib
@@ -37,7 +39,7 @@ STOP_DIAGNOSIS_AFTER_S = 15
 LAUNCH_TYPES = ('local_mp', 'local_mt', 'test_mt', 'vertex_ai')
 # Launches whose nodes all run on this machine; they get a loopback-only network namespace.
 LOCAL_LAUNCH_TYPES = ('local_mp', 'local_mt', 'test_mt')
-CONFIGS = ('auto', 'cartpole', 'atari', 'board_game')
+CONFIGS = ('auto', 'cartpole', 'continuous_control', 'atari', 'board_game')
 # The share of the batch reanalyzers get when asked for under a preset without reanalysis.
 DEFAULT_REANALYZE_FRACTION = 0.5
 
@@ -92,10 +94,11 @@ class FlagError(ValueError):
   """A flag whose value cannot work; raised before anything is launched."""
 
 
-def make_config(preset: str, environment_id: str,
-                atari_size: Optional[str] = None) -> config_lib.MuZeroConfig:
-  """The agent preset for --config (auto: board games by 'openspiel:', Atari by 'atari:', and
-  the cartpole preset, a small MLP on the flattened observation, for 'gym:' and 'python:').
+def make_config(preset: str, environment_id: str, atari_size: Optional[str] = None,
+                continuous_actions: bool = False) -> config_lib.MuZeroConfig:
+  """The agent preset for --config (auto: board games by 'openspiel:', Atari by 'atari:',
+  continuous_control (Sampled MuZero) when the environment's actions are continuous, and the
+  cartpole preset, a small MLP on the flattened observation, for other 'gym:' and 'python:').
 
   `atari_size` (--atari_size) picks the size of the atari preset and is refused with any other.
   """
@@ -103,7 +106,8 @@ def make_config(preset: str, environment_id: str,
     raise FlagError(f'--config={preset!r} is not allowed; allowed: {", ".join(CONFIGS)}.')
   prefix, _, name = environment_id.partition(':')
   if preset == 'auto':
-    preset = {'openspiel': 'board_game', 'atari': 'atari'}.get(prefix, 'cartpole')
+    preset = {'openspiel': 'board_game', 'atari': 'atari'}.get(
+        prefix, 'continuous_control' if continuous_actions else 'cartpole')
   if atari_size is not None and preset != 'atari':
     raise FlagError(f'--atari_size={atari_size!r} applies to the atari preset only, not to '
                     f'--config={preset} (for --env={environment_id!r}).')
@@ -119,6 +123,8 @@ def make_config(preset: str, environment_id: str,
       return config_lib.atari(atari_size or config_lib.ATARI_SIZES[0])
     except ValueError as error:
       raise FlagError(f'--atari_size: {error}') from error
+  if preset == 'continuous_control':
+    return config_lib.continuous_control()
   return config_lib.cartpole()
 
 
@@ -222,10 +228,14 @@ def settings_from_flags():
                     '--target_eval_return (or stop the run with Ctrl-C).')
   factory = program_lib.EnvironmentFactory(_ENV.value)
   try:
-    factory(_SEED.value).close()
+    environment = factory(_SEED.value)
+    # The spec the agent would use, made here so that one it cannot take stops the launch.
+    agent_spec = canonical.canonical_spec(specs.make_environment_spec(environment))
+    environment.close()
   except (ValueError, TypeError) as error:
     raise FlagError(f'--env={_ENV.value!r}: {error}') from error
-  config = make_config(_CONFIG.value, _ENV.value, _ATARI_SIZE.value)
+  continuous_actions = canonical.is_continuous(agent_spec.actions)
+  config = make_config(_CONFIG.value, _ENV.value, _ATARI_SIZE.value, continuous_actions)
   overrides = {'envs_per_actor': _ENVS_PER_ACTOR.value, 'num_simulations': _NUM_SIMULATIONS.value}
   config = config_lib.dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
   try:
@@ -233,6 +243,10 @@ def settings_from_flags():
   except ValueError as error:
     raise FlagError(f'--config_overrides: {error}' if _CONFIG_OVERRIDES.value else str(error)) from error
   config = _with_reanalyze_fraction(config)
+  if continuous_actions and config.reanalyze:
+    raise FlagError(f'reanalyze_fraction={config.reanalyze_fraction:g} with continuous actions '
+                    f'(--env={_ENV.value!r}) is not supported yet: reanalysis does not search over '
+                    'stored sampled actions; allowed: --num_reanalyzers=0.')
   run_dir = _RUN_DIR.value or os.path.join(
       'runs', f'{_ENV.value.replace(":", "-").replace("/", "-")}-{time.strftime("%Y%m%d-%H%M%S")}')
   if _RESUME.value and not _has_checkpoint(run_dir):

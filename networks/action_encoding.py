@@ -1,12 +1,14 @@
 """How an action joins the latent state at the dynamics input, and past actions the observation.
 
-Three encodings, chosen by torso (see `networks.muzero.Dynamics`):
+Three encodings of discrete actions, chosen by torso (see `networks.muzero.Dynamics`):
   - vectors: the one-hot action concatenated to the latent;
   - Atari latents: one constant plane holding a / num_actions, the paper's bias plane
     (Appendix F), which also encodes past actions at the representation input;
   - board latents: the one-hot action laid over board-shaped planes (`concat_board_action_planes`),
     so that a move that is a cell is drawn on that cell, as the paper encodes Go moves ("a plane
     with a one at the stone's location", Appendix F).
+Continuous actions in [-1, 1]^D join as (a + 1) / 2: concatenated to vector latents, one
+constant plane per dimension for image and board latents (`concat_continuous`).
 All encodings are in [0, 1], the range the latent is scaled to.
 """
 
@@ -43,3 +45,11 @@ def concat_scaled_planes(features: tf.Tensor, actions: tf.Tensor, num_actions: i
   """[B, H, W, C], int [B, P] -> [B, H, W, C + P], plane p constant at actions[:, p] / num_actions."""
   scaled = tf.cast(actions, features.dtype)[:, None, None, :] / num_actions
   return tf.concat([features, tf.ones_like(features[..., :1]) * scaled], axis=-1)
+
+
+def concat_continuous(latent: tf.Tensor, action: tf.Tensor) -> tf.Tensor:
+  """[B, L] or [B, H, W, C], float [B, D] in [-1, 1] -> [B, L + D] or [B, H, W, C + D]."""
+  scaled = (tf.cast(action, latent.dtype) + 1.0) / 2.0
+  if len(latent.shape) == 2:
+    return tf.concat([latent, scaled], axis=-1)
+  return tf.concat([latent, tf.ones_like(latent[..., :1]) * scaled[:, None, None, :]], axis=-1)

@@ -4,10 +4,16 @@ initial_inference(o) = prediction(representation(o)) and recurrent_inference(s, 
 prediction(dynamics(s, a)) (paper, Methods). Both take and return batches and contain no Python
 control flow on tensor values, so each traces once under `tf.function(jit_compile=True)` and the
 search can call `recurrent_inference` inside its compiled `tf.while_loop`.
+
+Discrete actions (`num_actions`) get policy logits over the actions and one-hot (or plane)
+action encodings; continuous actions (`action_size` D, canonical bounds [-1, 1]^D) get the
+2 D parameters of a squashed Gaussian (`networks.squashed_gaussian`) in `policy_logits` and
+take a float [B, D] action in the dynamics (`action_encoding.concat_continuous`).
 """
 
 from typing import Dict, List, Optional, Tuple, Union
 
+import numpy as np
 import sonnet as snt
 import tensorflow as tf
 from acme import specs
@@ -15,6 +21,7 @@ from acme import specs
 from networks import action_encoding
 from networks import heads
 from networks import observations
+from networks import squashed_gaussian
 from networks import torsos
 from networks import transforms
 from networks.base import NetworkOutput
@@ -53,12 +60,14 @@ class Representation(snt.Module):
 class Dynamics(snt.Module):
   """(latent, action) -> (next latent scaled to [0, 1], reward logits).
 
-  The action joins the latent as a one-hot vector for 'mlp', as one constant plane a / A for
-  'resnet' (the paper's Atari encoding) and drawn on board-shaped planes for 'board' (see
+  A discrete action joins the latent as a one-hot vector for 'mlp', as one constant plane a / A
+  for 'resnet' (the paper's Atari encoding) and drawn on board-shaped planes for 'board'; a
+  continuous one (num_actions None) as its D values scaled to [0, 1] (see
   `networks.action_encoding`). The reward is read from the dynamics features before scaling.
   """
 
-  def __init__(self, torso: str, config: NetworkConfig, num_actions: int, name: str = 'dynamics'):
+  def __init__(self, torso: str, config: NetworkConfig, num_actions: Optional[int],
+               name: str = 'dynamics'):
     super().__init__(name=name)
     self._num_actions = num_actions
     if torso == 'mlp':
@@ -76,24 +85,28 @@ class Dynamics(snt.Module):
                                     config.head_hidden_size, output_w_init=_ZEROS, name='reward')
 
   def __call__(self, latent: tf.Tensor, action: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
-    features = self._torso(self._encode_action(latent, action, self._num_actions))
+    if self._num_actions is None:
+      encoded = action_encoding.concat_continuous(latent, action)
+    else:
+      encoded = self._encode_action(latent, action, self._num_actions)
+    features = self._torso(encoded)
     next_latent = self._latent(features) if self._latent is not None else features
     return transforms.min_max_scale(next_latent), self._reward(features)
 
 
 class Prediction(snt.Module):
-  """Latent -> (policy logits, value logits)."""
+  """Latent -> (policy logits or squashed Gaussian parameters, value logits)."""
 
-  def __init__(self, torso: str, config: NetworkConfig, num_actions: int,
+  def __init__(self, torso: str, config: NetworkConfig, policy_size: int,
                name: str = 'prediction'):
     super().__init__(name=name)
     if torso == 'mlp':
       self._torso = torsos.ResidualMLP(config.mlp_width, config.mlp_num_blocks, name='torso')
-      self._policy = snt.Linear(num_actions, name='policy')
+      self._policy = snt.Linear(policy_size, name='policy')
       self._value = snt.Linear(config.value_support_size, w_init=_ZEROS, name='value')
     else:
       self._torso = torsos.ResidualTower(config.channels, config.prediction_num_blocks, name='torso')
-      self._policy = heads.ConvHead(num_actions, config.head_channels, name='policy')
+      self._policy = heads.ConvHead(policy_size, config.head_channels, name='policy')
       self._value = heads.ConvHead(config.value_support_size, config.head_channels,
                                    config.head_hidden_size, output_w_init=_ZEROS, name='value')
 
@@ -111,16 +124,21 @@ class MuZeroNetwork(snt.Module):
   config.
 
   Attributes:
-    num_actions: size of the discrete action space.
+    num_actions: size of the discrete action space; None for continuous actions.
+    action_size: D, the dimensions of continuous actions in [-1, 1]^D; None for discrete ones.
     torso: the torso family in use, 'mlp', 'resnet' or 'board' ('auto' resolved).
     latent_shape: per-sample shape of `NetworkOutput.latent`.
     config: the NetworkConfig the network was built from.
     observation_spec: the spec of one (unbatched) observation.
   """
 
-  def __init__(self, observation_spec: observations.ObservationSpec, num_actions: int,
-               config: NetworkConfig, name: str = 'muzero_network'):
-    """Builds the submodules; variables exist only after `create_variables` (or a first call)."""
+  def __init__(self, observation_spec: observations.ObservationSpec, num_actions: Optional[int],
+               config: NetworkConfig, name: str = 'muzero_network',
+               action_size: Optional[int] = None):
+    """Builds the submodules; variables exist only after `create_variables` (or a first call).
+
+    Give `num_actions` for discrete actions, or None and `action_size` for continuous ones.
+    """
     super().__init__(name=name)
     torso = observations.infer_torso(observation_spec) if config.torso == 'auto' else config.torso
     input_shape = observations.network_input_shape(observation_spec)
@@ -128,9 +146,14 @@ class MuZeroNetwork(snt.Module):
       raise ValueError(f'torso {torso!r} (NetworkConfig.torso={config.torso!r}) needs [H, W, C] '
                        f'network inputs, but observation spec {observation_spec} gives {input_shape}; '
                        "use torso 'mlp' or 'auto'.")
-    if not isinstance(num_actions, int) or num_actions < 1:
-      raise ValueError(f'num_actions={num_actions!r} must be an int >= 1.')
+    if (num_actions is None) == (action_size is None):
+      raise ValueError(f'num_actions={num_actions!r} and action_size={action_size!r}: give '
+                       'exactly one (discrete or continuous actions).')
+    for field, size in (('num_actions', num_actions), ('action_size', action_size)):
+      if size is not None and (not isinstance(size, int) or size < 1):
+        raise ValueError(f'{field}={size!r} must be an int >= 1.')
     self.num_actions = num_actions
+    self.action_size = action_size
     self.torso = torso
     self.config = config
     self.observation_spec = observation_spec
@@ -144,7 +167,9 @@ class MuZeroNetwork(snt.Module):
       self.latent_shape = input_shape[:2] + (config.channels,)
     self.representation = Representation(torso, config, num_actions)
     self.dynamics = Dynamics(torso, config, num_actions)
-    self.prediction = Prediction(torso, config, num_actions)
+    self.prediction = Prediction(
+        torso, config, num_actions if action_size is None
+        else squashed_gaussian.num_parameters(action_size))
 
   def initial_inference(self, observation: observations.Observation) -> NetworkOutput:
     """Predicts from a batch of observations; the reward fields are zeros.
@@ -168,7 +193,8 @@ class MuZeroNetwork(snt.Module):
         value_logits=value_logits)
 
   def recurrent_inference(self, latent: tf.Tensor, action: tf.Tensor) -> NetworkOutput:
-    """Predicts one step ahead of `latent` [B, *latent_shape] after int32 `action` [B]."""
+    """Predicts one step ahead of `latent` [B, *latent_shape] after `action`: int32 [B], or
+    float32 [B, D] in [-1, 1] for continuous actions."""
     next_latent, reward_logits = self.dynamics(latent, action)
     policy_logits, value_logits = self.prediction(next_latent)
     return NetworkOutput(
@@ -186,7 +212,13 @@ class MuZeroNetwork(snt.Module):
     publishing to actors and gives `tf.train.Checkpoint.restore` something to restore into.
     """
     output = self.initial_inference(observations.dummy_observation(self.observation_spec))
-    self.recurrent_inference(output.latent, tf.zeros([1], tf.int32))
+    self.recurrent_inference(output.latent, self.zero_actions(1))
+
+  def zero_actions(self, batch_size) -> tf.Tensor:
+    """A batch of placeholder actions: action 0, or the centre of the continuous bounds."""
+    if self.action_size is None:
+      return tf.zeros([batch_size], tf.int32)
+    return tf.zeros([batch_size, self.action_size], tf.float32)
 
   def variable_groups(self) -> Dict[str, List[tf.Variable]]:
     """Named lists of variables, for a learner's `get_variables(names)`.
@@ -207,19 +239,27 @@ def make_network(spec: Union[specs.EnvironmentSpec, Tuple[observations.Observati
   """Builds a MuZeroNetwork with all its variables.
 
   Args:
-    spec: an acme EnvironmentSpec with a discrete action spec, or (observation_spec, num_actions).
+    spec: an acme EnvironmentSpec with a discrete action spec or a [D] float one (continuous
+      actions, in the canonical bounds [-1, 1]), or (observation_spec, num_actions).
     config: network sizes; NetworkConfig() (the paper's Atari sizes) when None.
 
   Returns:
     The network, variables created.
   """
+  action_size = None
   if isinstance(spec, specs.EnvironmentSpec):
-    if not isinstance(spec.actions, specs.DiscreteArray):
-      raise ValueError(f'action spec {spec.actions} is not a DiscreteArray; MuZero networks need '
-                       'discrete actions.')
-    observation_spec, num_actions = spec.observations, int(spec.actions.num_values)
+    actions = spec.actions
+    observation_spec, num_actions = spec.observations, None
+    if isinstance(actions, specs.DiscreteArray):
+      num_actions = int(actions.num_values)
+    elif np.issubdtype(actions.dtype, np.floating) and len(actions.shape) == 1:
+      action_size = int(actions.shape[0])
+    else:
+      raise ValueError(f'action spec {actions} is not allowed; MuZero networks need a '
+                       'DiscreteArray or a [D] float array (continuous actions).')
   else:
     observation_spec, num_actions = spec
-  network = MuZeroNetwork(observation_spec, num_actions, config or NetworkConfig())
+  network = MuZeroNetwork(observation_spec, num_actions, config or NetworkConfig(),
+                          action_size=action_size)
   network.create_variables()
   return network

@@ -5,6 +5,11 @@
 (`select_actions`, `observe_first_at`, `observe_at`) drives B environments in lock-step with one
 compiled search call per step for all of them; `BatchedEnvironmentLoop` runs it.
 
+Continuous actions (a network with `action_size`) are searched with Sampled MuZero
+(`agents.muzero.sampled`): the search runs over K actions sampled at the root, the visit counts
+choose one of them, the actor returns it in the environment's bounds, and the writers get the K
+actions with the search policy over them.
+
 Per decision the actor gives its replay writers (`agents.muzero.replay.ReplayWriter`) the search
 policy, the root value and the version of its weights; new items enter at the learner's latest
 largest priority, which comes with the weights ('max_priority'). When an episode ends by
@@ -29,8 +34,11 @@ from acme.utils import counting
 from acme.utils import loggers
 
 import search
-from agents.muzero import replay
+from agents.muzero import canonical
 from agents.muzero import config as config_lib
+from agents.muzero import keyed_random
+from agents.muzero import replay
+from agents.muzero import sampled
 from networks import observations as observations_lib
 
 LEGAL_ACTIONS_KEY = 'legal_actions'
@@ -108,7 +116,8 @@ class MuZeroActor(core.Actor):
                seed: int = 0,
                wait_for_variables: bool = True,
                action_dtype=np.int32,
-               environment_name: Optional[str] = None):
+               environment_name: Optional[str] = None,
+               action_spec: Optional[Any] = None):
     """Makes the actor.
 
     Args:
@@ -125,6 +134,8 @@ class MuZeroActor(core.Actor):
         `env.step` gets what its spec says; the search itself works in int32).
       environment_name: what the environments are (e.g. their id), for the error a non-finite
         timestep raises; None names them by index only.
+      action_spec: the environment's continuous action spec (bounds and dtype of the actions
+        returned); needed when the network takes continuous actions, else unused.
     """
     self._network = network
     self._config = config.validate()
@@ -136,10 +147,23 @@ class MuZeroActor(core.Actor):
     self._greedy = greedy
     self._action_dtype = np.dtype(action_dtype)
     self._environment_name = environment_name
-    self._search = search.SearchFn(network, make_search_config(config, greedy))
+    self._action_spec = action_spec
+    self._sampled_search = None
+    if network.action_size is not None:
+      if action_spec is None or not canonical.is_continuous(action_spec):
+        raise ValueError(f'a network of continuous actions needs the environment\'s continuous '
+                         f'action_spec (bounds), got {action_spec!r}.')
+      self._sampled_search = sampled.SampledSearch(
+          network, sampled.SquashedGaussianProposal(network.action_size,
+                                                    config.root_proposal_std_scale),
+          config.num_sampled_actions, make_search_config(config, greedy))
+    else:
+      self._search = search.SearchFn(network, make_search_config(config, greedy))
     self._value_fn = tf.function(lambda observation: network.initial_inference(observation).value)
     self._seed = int(seed)
     self._num_searches = 0
+    # Keys of the sampled search's per-row random numbers (continuous actions only).
+    self._rng = np.random.default_rng(self._seed)
     self._learner_steps = tf.Variable(0, dtype=tf.int64, trainable=False)
     self._max_priority = tf.Variable(1.0, dtype=tf.float32, trainable=False)
     self._variable_client = None
@@ -155,6 +179,8 @@ class MuZeroActor(core.Actor):
     self._extras: List[Optional[Dict[str, np.ndarray]]] = [None] * num_environments
     self._move_numbers = np.zeros(num_environments, np.int64)
     self.last_search = None
+    # Continuous actions: [B, K, D] the root actions of the latest search.
+    self.last_sampled_actions = None
 
   @property
   def num_environments(self) -> int:
@@ -180,6 +206,15 @@ class MuZeroActor(core.Actor):
     """
     num_actions = self._network.num_actions
     rows = len(tree.flatten(batch)[0])
+    seed = np.asarray([self._seed, self._num_searches], np.int64)
+    self._num_searches += 1
+    if self._sampled_search is not None:
+      output, sampled_actions = self._sampled_search(
+          observations_lib.network_input(batch), self._rng.integers(
+              0, 2 ** keyed_random.KEY_BITS, rows), seed,
+          0.0 if temperatures is None else temperatures)
+      self.last_sampled_actions = sampled_actions.numpy()
+      return tree.map_structure(lambda x: x.numpy(), output)
     if isinstance(batch, dict) and LEGAL_ACTIONS_KEY in batch:
       legal_actions = np.asarray(batch[LEGAL_ACTIONS_KEY]) > 0.5
       none_legal = ~legal_actions.any(axis=1)
@@ -190,8 +225,6 @@ class MuZeroActor(core.Actor):
         legal_actions[none_legal] = True
     else:
       legal_actions = np.ones([rows, num_actions], bool)
-    seed = np.asarray([self._seed, self._num_searches], np.int64)
-    self._num_searches += 1
     # The search takes one tensor: the network input (board-game and Atari dicts become planes).
     output = self._search(observations_lib.network_input(batch, num_actions), legal_actions, seed,
                           0.0 if temperatures is None else temperatures)
@@ -212,7 +245,13 @@ class MuZeroActor(core.Actor):
     output = self.search(stack_observations(observations), temperatures=temperatures)
     self.last_search = output
     # The search's own choice: sampled at the temperature in-graph, or Gumbel's.
-    actions = output.selected_action.astype(self._action_dtype)
+    actions = output.selected_action
+    if self._sampled_search is None:
+      actions = actions.astype(self._action_dtype)
+    else:  # The chosen slots' actions, in the environment's bounds.
+      actions = canonical.environment_actions(
+          self.last_sampled_actions[np.arange(self._num_environments), actions],
+          self._action_spec)
     weights_version = np.int64(self.learner_steps)
     for index in range(self._num_environments):
       self._extras[index] = {
@@ -220,6 +259,8 @@ class MuZeroActor(core.Actor):
           'root_value': np.float32(output.root_value[index]),
           'weights_version': weights_version,
       }
+      if self._sampled_search is not None:
+        self._extras[index]['sampled_actions'] = self.last_sampled_actions[index]
     max_priority = float(self._max_priority.numpy())
     for adder in self._adders or ():
       adder.max_priority = max_priority
@@ -261,6 +302,8 @@ class MuZeroActor(core.Actor):
       observation = observations_lib.network_input(stack_observations([next_timestep.observation]),
                                                    self._network.num_actions)
       final_root_value = float(self._value_fn(observation).numpy()[0])
+    if self._sampled_search is not None:
+      action = canonical.canonical_action(action, self._action_spec)
     self._adders[index].add(action, next_timestep, extras,
                             final_root_value=final_root_value)
 

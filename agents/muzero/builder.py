@@ -29,8 +29,9 @@ TABLE = acme_adders.DEFAULT_PRIORITY_TABLE
 class MuZeroBuilder:
   """Builds MuZero's components for one environment spec and config.
 
-  The environment spec may have any dtypes a discrete dm_env has; everything is built for its
-  canonical spec (`agents.muzero.canonical`).
+  The environment spec may have any dtypes, discrete actions or bounded continuous ones;
+  everything is built for its canonical spec (`agents.muzero.canonical`). Continuous actions
+  are searched and learned with Sampled MuZero (`agents.muzero.sampled`).
   """
 
   def __init__(self, config: config_lib.MuZeroConfig, environment_spec: specs.EnvironmentSpec,
@@ -38,7 +39,12 @@ class MuZeroBuilder:
     self._config = config.validate()
     # Replay, networks and learner see the canonical dtypes; the actor answers in the user's.
     self._spec = canonical.canonical_spec(environment_spec)
+    if canonical.is_continuous(self._spec.actions) and self._config.reanalyze:
+      raise ValueError(f'MuZeroConfig.reanalyze_fraction={self._config.reanalyze_fraction} with '
+                       f'continuous actions ({environment_spec.actions}) is not supported yet: '
+                       'reanalysis does not search over stored sampled actions; allowed: 0.')
     self._action_dtype = environment_spec.actions.dtype
+    self._environment_actions = environment_spec.actions
     self._table = table
 
   @property
@@ -51,7 +57,8 @@ class MuZeroBuilder:
 
   @property
   def layout(self) -> replay.ItemLayout:
-    return replay.ItemLayout.from_config(self._config)
+    return replay.ItemLayout.from_config(self._config,
+                                         canonical.is_continuous(self._spec.actions))
 
   def signature(self):
     """The replay tables' signature (`agents.muzero.replay.item_signature`)."""
@@ -170,6 +177,7 @@ class MuZeroBuilder:
                                  adders=adders, variable_source=variable_source, greedy=greedy,
                                  seed=seed, wait_for_variables=wait_for_variables,
                                  action_dtype=self._action_dtype,
+                                 action_spec=self._environment_actions,
                                  environment_name=environment_name)
 
   def make_learner(self, network: networks.MuZeroNetwork, dataset,

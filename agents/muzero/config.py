@@ -131,6 +131,17 @@ class MuZeroConfig:
       less search on reanalysis and trains on older targets.
     reanalyze_batch_size: items a reanalyzer refreshes with one batched search (the search runs
       over 2 (K + 1) roots per item).
+    num_sampled_actions: for continuous actions, the K actions Sampled MuZero (Hubert et al.
+      2021) samples at every node the search expands; the search, the actor's choice and the
+      policy target are over them (`agents.muzero.sampled`). Discrete action spaces ignore it.
+    root_proposal_std_scale: for continuous actions, the root's proposal beta is the policy
+      with its standard deviation (in atanh space) multiplied by this; 1 samples from the
+      policy itself, more explores wider (the corrected prior weighs the samples back).
+    policy_entropy_weight: for continuous actions, the learner subtracts this times the
+      policy's entropy in atanh space (the sum of its log standard deviations, over the policy
+      loss's steps and scales) from the loss; 0 is the paper's loss. Fitting the policy to the
+      visits over its own samples narrows it whenever the visits concentrate, which the bonus
+      counters.
     network: sizes of the representation, dynamics and prediction networks, including the
       categorical value and reward supports (paper, Atari: 601 bins each).
   """
@@ -182,6 +193,10 @@ class MuZeroConfig:
   reanalyze_fraction: float = 0.0
   reanalyze_samples_per_insert: float = 2.0
   reanalyze_batch_size: int = 16
+  # Continuous actions (Sampled MuZero).
+  num_sampled_actions: int = 20
+  root_proposal_std_scale: float = 1.0
+  policy_entropy_weight: float = 0.0
   network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
 
   @property
@@ -264,6 +279,9 @@ class MuZeroConfig:
     check_real('reanalyze_fraction', 0.0, 1.0, high_open=True)
     check_real('reanalyze_samples_per_insert', 1.0, inf, high_open=True)
     check_int('reanalyze_batch_size', 1)
+    check_int('num_sampled_actions', 1)
+    check_real('root_proposal_std_scale', 0.0, inf, low_open=True, high_open=True)
+    check_real('policy_entropy_weight', 0.0, inf, high_open=True)
     if self.reanalyze and min(self.batch_split) < 1:
       fail('reanalyze_fraction', f'0, or a share of batch_size={self.batch_size} that leaves at '
            'least one item to each of the replay and the reanalysed items')
@@ -348,6 +366,32 @@ def cartpole() -> MuZeroConfig:
       consistency_projection_size=64,
       network=NetworkConfig(torso='mlp', value_support_size=41, reward_support_size=41,
                             latent_size=64, mlp_width=64, mlp_num_blocks=0))
+
+
+def continuous_control() -> MuZeroConfig:
+  """Sampled MuZero for small continuous-control tasks (Pendulum-v1, MountainCarContinuous-v0,
+  InvertedPendulum-v5) on a CPU: `cartpole()`'s network, learner and replay, with:
+
+  - K = 8 actions sampled per node (`num_sampled_actions`) and 25 simulations, so that the
+    search can try every root sample and look further along the best ones;
+  - unvisited slots valued at their parent's value (`unvisited_q='parent'`): below the root the
+    corrected prior over samples drawn from the policy itself is uniform, and the paper's rule
+    (an unvisited child is worth the tree's minimum) would leave most samples untried;
+  - a root proposal twice as wide as the policy (`root_proposal_std_scale=2`), so that acting
+    keeps trying actions the policy has narrowed away from (the prior correction weighs them
+    back towards the policy in the search);
+  - discount 0.99 (Pendulum's swing-up pumps energy over ~100 steps) with cartpole's
+    td_steps 10: rewards reach -16 per step, so returns reach 16 / 0.01 = 1600 and h(1600) is
+    about 39; an 81-bin value support (-40..40) covers them and a 21-bin reward support
+    (-10..10) covers h(16) = 3.1. Measured (BENCHMARKS.md, "Continuous control"): with these,
+    Pendulum's greedy return went from about -1300 to -730 between 28k and 45k environment
+    steps; with discount 0.97 and td_steps 5 it had not moved by 11k (those runs got no further).
+  """
+  return dataclasses.replace(
+      cartpole(), discount=0.99, td_steps=10, num_simulations=25, unvisited_q='parent',
+      num_sampled_actions=8, root_proposal_std_scale=2.0,
+      network=dataclasses.replace(cartpole().network, value_support_size=81,
+                                  reward_support_size=21))
 
 
 # Sizes of the Atari preset, the default first; see `atari`.

@@ -215,26 +215,35 @@ class MuZeroLearner(core.Learner):
         data, self._bootstrap_values(data), config.unroll_steps, config.td_steps,
         config.discount, config.two_player)
     first_observation = tree.map_structure(lambda x: x[:, 0], data['observation'])
-    actions = tf.cast(data['action'], tf.int32)
+    actions = data['action']
     # Past the end of an episode the stored actions are zero padding; uniformly random actions
     # there train the model's absorbing states under every action the search may try.
-    random_actions = tf.random.stateless_uniform(
-        tf.shape(actions), seed=tf.stack([self._learner_steps, tf.constant(7, tf.int64)]),
-        maxval=self._network.num_actions, dtype=tf.int32)
-    actions = tf.where(item_targets.policy_mask[:, :config.unroll_steps] > 0, actions,
-                       random_actions)
+    random_seed = tf.stack([self._learner_steps, tf.constant(7, tf.int64)])
+    is_decision = item_targets.policy_mask[:, :config.unroll_steps] > 0
+    if self._network.action_size is None:
+      random_actions = tf.random.stateless_uniform(
+          tf.shape(actions), seed=random_seed, maxval=self._network.num_actions, dtype=tf.int32)
+    else:  # Continuous: uniform in the canonical bounds [-1, 1]^D.
+      random_actions = tf.random.stateless_uniform(tf.shape(actions), seed=random_seed,
+                                                   minval=-1.0, maxval=1.0)
+      is_decision = is_decision[..., None]
+    actions = tf.where(is_decision, actions, random_actions)
     with tf.GradientTape() as tape:
       unrolled = losses.unroll(self._network, first_observation, actions)
       consistency_loss = (self._consistency(data, unrolled, item_targets.observation_mask)
                           if self._consistency_heads is not None else None)
       loss = losses.muzero_loss(
-          unrolled.value_logits, unrolled.reward_logits, unrolled.policy_logits,
+          unrolled.value_logits, unrolled.reward_logits,
+          losses.policy_log_probs(unrolled.policy_logits, item_targets.sampled_actions),
           item_targets.value, item_targets.reward, item_targets.policy, item_targets.policy_mask,
           weights, config.value_loss_weight, value_mask=item_targets.value_mask,
           reward_mask=item_targets.reward_mask, consistency=consistency_loss,
           consistency_loss_weight=config.consistency_loss_weight)
       l2 = losses.l2_penalty(self._variables, config.weight_decay)
       total_loss = loss.loss + l2
+      if self._network.action_size is not None and config.policy_entropy_weight > 0:
+        total_loss -= config.policy_entropy_weight * tf.reduce_mean(weights * losses.policy_entropy(
+            unrolled.policy_logits, item_targets.policy_mask))
     gradients = tape.gradient(total_loss, self._variables)
     gradient_norm = tf.linalg.global_norm(gradients)
     if config.max_gradient_norm is not None:

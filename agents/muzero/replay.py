@@ -29,8 +29,11 @@ each row once, so columns that reference the same rows cost references, not copi
                                    else 1;
   bootstrap_observation  [K + 1, ...] rows t + n .. t + n + K, only with a target network or
                                    reanalysis;
-  action                 [K]       a_t .. a_{t+K-1};
-  search_policy          [K + 1, A];
+  action                 [K]       a_t .. a_{t+K-1} ([K, D] float32 for continuous actions);
+  search_policy          [K + 1, A] (continuous actions: [K + 1, S], over the S sampled
+                                   actions of each row's search);
+  sampled_actions        [K + 1, S, D] continuous actions only: the root actions the search
+                                   weighed (Sampled MuZero's policy target is over them);
   reward, discount, decision  [K + n] rows t .. t + K + n - 1;
   absorbing              [K + 1];
   bootstrap_value        [K + 1]   the stored root values of rows t + n .. t + n + K;
@@ -71,11 +74,14 @@ class ItemLayout:
     td_steps: n.
     observation_rows: R, 1 or K + 1.
     bootstrap_observations: whether items carry o_{b_k} for a target network.
+    num_sampled_actions: S, the sampled actions of each search for continuous actions; None
+      for discrete ones.
   """
   unroll_steps: int
   td_steps: int
   observation_rows: int = 1
   bootstrap_observations: bool = False
+  num_sampled_actions: Optional[int] = None
 
   def __post_init__(self):
     if self.unroll_steps < 1 or self.td_steps < 1:
@@ -86,8 +92,8 @@ class ItemLayout:
                        f'unroll_steps + 1 = {self.unroll_steps + 1}.')
 
   @classmethod
-  def from_config(cls, config) -> 'ItemLayout':
-    """The layout a `MuZeroConfig` needs."""
+  def from_config(cls, config, continuous_actions: bool = False) -> 'ItemLayout':
+    """The layout a `MuZeroConfig` needs (for continuous actions when `continuous_actions`)."""
     # The consistency loss and reanalysis read o_t .. o_{t+K}; a target network and reanalysis
     # read the bootstrap observations.
     return cls(unroll_steps=config.unroll_steps, td_steps=config.td_steps,
@@ -95,7 +101,8 @@ class ItemLayout:
                                  if config.consistency_loss_weight > 0 or config.reanalyze
                                  else 1),
                bootstrap_observations=(config.target_update_period is not None
-                                       or config.reanalyze))
+                                       or config.reanalyze),
+               num_sampled_actions=config.num_sampled_actions if continuous_actions else None)
 
   @property
   def length(self) -> int:
@@ -107,7 +114,10 @@ def item_signature(environment_spec: specs.EnvironmentSpec, layout: ItemLayout
                    ) -> Dict[str, Any]:
   """The table signature of the items: a dict of column name -> TensorSpec nest."""
   unroll, sums = layout.unroll_steps, layout.unroll_steps + layout.td_steps
-  num_actions = int(environment_spec.actions.num_values)
+  actions = environment_spec.actions
+  sampled = layout.num_sampled_actions is not None
+  action_shape = tuple(actions.shape) if sampled else ()
+  policy_width = layout.num_sampled_actions if sampled else int(actions.num_values)
 
   def rows(spec_nest, count):
     return tree.map_structure(
@@ -116,8 +126,8 @@ def item_signature(environment_spec: specs.EnvironmentSpec, layout: ItemLayout
 
   signature = {
       'observation': rows(environment_spec.observations, layout.observation_rows),
-      'action': tf.TensorSpec((unroll,), tf.int32),
-      'search_policy': tf.TensorSpec((unroll + 1, num_actions), tf.float32),
+      'action': tf.TensorSpec((unroll,) + action_shape, tf.float32 if sampled else tf.int32),
+      'search_policy': tf.TensorSpec((unroll + 1, policy_width), tf.float32),
       'reward': tf.TensorSpec((sums,), tf.float32),
       'discount': tf.TensorSpec((sums,), tf.float32),
       'decision': tf.TensorSpec((sums,), tf.float32),
@@ -125,6 +135,9 @@ def item_signature(environment_spec: specs.EnvironmentSpec, layout: ItemLayout
       'bootstrap_value': tf.TensorSpec((unroll + 1,), tf.float32),
       'weights_version': tf.TensorSpec((), tf.int64),
   }
+  if sampled:
+    signature['sampled_actions'] = tf.TensorSpec(
+        (unroll + 1, layout.num_sampled_actions) + action_shape, tf.float32)
   if layout.bootstrap_observations:
     signature['bootstrap_observation'] = rows(environment_spec.observations, unroll + 1)
   return signature
@@ -201,10 +214,12 @@ class Targets(NamedTuple):
     value_mask: [B, K + 1] 1 on decision and absorbing rows.
     reward: [B, K] u_0 .. u_{K-1}, predicted at unroll steps 1 .. K.
     reward_mask: [B, K] 1 where the step leaves a decision or absorbing row.
-    policy: [B, K + 1, A] search policies.
+    policy: [B, K + 1, A] search policies ([B, K + 1, S] over sampled actions).
     policy_mask: [B, K + 1] 1 on decision rows.
     observation_mask: [B, K + 1] 1 where the row holds a real observation (decision rows and
       the final row), for the consistency loss.
+    sampled_actions: [B, K + 1, S, D] the actions `policy` is over (continuous actions); None
+      when it is over every action.
   """
   value: tf.Tensor
   value_mask: tf.Tensor
@@ -213,6 +228,7 @@ class Targets(NamedTuple):
   policy: tf.Tensor
   policy_mask: tf.Tensor
   observation_mask: tf.Tensor
+  sampled_actions: Optional[tf.Tensor] = None
 
 
 def item_targets(item: Dict[str, tf.Tensor], bootstrap_values: tf.Tensor, unroll_steps: int,
@@ -235,7 +251,8 @@ def item_targets(item: Dict[str, tf.Tensor], bootstrap_values: tf.Tensor, unroll
       reward_mask=decision[:, :unroll_steps] + absorbing[:, :unroll_steps],
       policy=item['search_policy'],
       policy_mask=decision,
-      observation_mask=decision + (1.0 - decision) * previous)
+      observation_mask=decision + (1.0 - decision) * previous,
+      sampled_actions=item.get('sampled_actions'))
 
 
 class ReplayWriter(adders_base.Adder):
@@ -326,18 +343,20 @@ class ReplayWriter(adders_base.Adder):
     """Completes the current row with the action, what followed and the search's extras.
 
     Args:
-      action: the action taken (any integer type; stored as int32).
+      action: the action taken, canonical (`agents.muzero.canonical.canonical_action`): any
+        integer type (stored as int32), or [D] in [-1, 1] for continuous actions.
       next_timestep: what the environment returned.
       extras: {'search_policy': [A], 'root_value': [], 'weights_version': []} of the search
-        that chose `action`.
+        that chose `action`, and 'sampled_actions' [S, D] for continuous actions.
       final_root_value: when `next_timestep` is LAST, the network's value of the final
         observation, the bootstrap value of a truncated episode; ignored after a terminal.
     """
     if not self._open:
       raise ValueError('add_first must be called before add.')
     extras = dict(extras)
+    sampled = self._layout.num_sampled_actions is not None
     row = {
-        'action': np.int32(action),
+        'action': np.asarray(action, np.float32) if sampled else np.int32(action),
         'reward': np.float32(next_timestep.reward),
         'discount': np.float32(next_timestep.discount),
         'search_policy': np.asarray(extras['search_policy'], np.float32),
@@ -346,6 +365,8 @@ class ReplayWriter(adders_base.Adder):
         'decision': np.float32(1.0),
         'absorbing': np.float32(0.0),
     }
+    if sampled:
+      row['sampled_actions'] = np.asarray(extras['sampled_actions'], np.float32)
     self._append_row(row)
     if not next_timestep.last():
       self.writer.append({'observation': self._observation(next_timestep)}, partial_step=True)
@@ -402,6 +423,8 @@ class ReplayWriter(adders_base.Adder):
         'bootstrap_value': rows(history['root_value'], bootstrap, unroll + 1),
         'weights_version': history['weights_version'][start + offset],
     }
+    if layout.num_sampled_actions is not None:
+      item['sampled_actions'] = rows(history['sampled_actions'], start, unroll + 1)
     if layout.bootstrap_observations:
       item['bootstrap_observation'] = rows(history['observation'], bootstrap, unroll + 1)
     self.writer.create_item(self._table, self._priority(start), item)

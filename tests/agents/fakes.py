@@ -122,3 +122,38 @@ class NonFiniteEnvironment(CountingEnvironment):
 
   def step(self, action):
     return self._spoil(super().step(action))
+
+
+class ContinuousThreshold(dm_env.Environment):
+  """One-step episodes with a continuous action in [-2, 2] that pays 1 at or above `threshold`
+  and 0 below.
+
+  The observation is constant, so the best actions are the same in every episode; every action
+  received is recorded and checked against the bounds (a float64 vector of shape [1]).
+  """
+
+  def __init__(self, threshold: float = 1.0):
+    self._threshold = threshold
+    self.actions = []
+
+  def reset(self):
+    return dm_env.restart(np.ones([2], np.float32))
+
+  def step(self, action):
+    action = np.asarray(action)
+    assert action.shape == (1,) and action.dtype == np.float64, action
+    assert -2.0 <= action[0] <= 2.0, action
+    self.actions.append(float(action[0]))
+    return dm_env.termination(np.float32(action[0] >= self._threshold), np.ones([2], np.float32))
+
+  def observation_spec(self):
+    return specs.Array((2,), np.float32, name='observation')
+
+  def action_spec(self):
+    return specs.BoundedArray((1,), np.float64, -2.0, 2.0, name='action')
+
+  def reward_spec(self):
+    return specs.Array((), np.float32, name='reward')
+
+  def discount_spec(self):
+    return specs.BoundedArray((), np.float32, 0.0, 1.0, name='discount')

@@ -44,9 +44,42 @@ def test_cast_observation_follows_the_spec_leaf_by_leaf():
   np.testing.assert_allclose(cast['vector'], [0.5, 1e-3], rtol=1e-6)
 
 
+def test_continuous_actions_map_affinely_between_their_bounds_and_minus_one_one():
+  environment_actions = specs.BoundedArray((2,), np.float64, [-2.0, 0.0], [2.0, 10.0],
+                                           name='torque')
+  spec = canonical.canonical_spec(_spec(specs.Array((3,), np.float32), actions=environment_actions))
+  assert spec.actions == specs.BoundedArray((2,), np.float32, -1.0, 1.0, name='torque')
+  assert canonical.is_continuous(spec.actions) and not canonical.is_continuous(
+      specs.DiscreteArray(3))
+  actions = canonical.environment_actions(np.array([[-1.0, 1.0], [0.5, 0.0]]), environment_actions)
+  assert actions.dtype == np.float64
+  np.testing.assert_allclose(actions, [[-2.0, 10.0], [1.0, 5.0]])
+  np.testing.assert_allclose(canonical.canonical_action(actions[1], environment_actions),
+                             [0.5, 0.0])
+  # Rounding past the bounds is clipped back into them, both ways.
+  assert canonical.environment_actions(np.array([[1.0000001, -1.0000001]]),
+                                       environment_actions).tolist() == [[2.0, 0.0]]
+  np.testing.assert_array_equal(canonical.canonical_action([2.5, -1.0], environment_actions),
+                                [1.0, -1.0])
+
+
+def test_discrete_actions_go_back_in_the_environment_dtype():
+  actions = canonical.environment_actions(np.array([1, 4], np.int32), specs.DiscreteArray(5, np.uint8))
+  assert actions.dtype == np.uint8 and actions.tolist() == [1, 4]
+  assert canonical.canonical_action(np.uint8(4), specs.DiscreteArray(5, np.uint8)) == 4
+
+
 @pytest.mark.parametrize('spec, message', [
     (_spec(specs.Array((2,), np.float32), actions=specs.BoundedArray((), np.int64, 0, 3)),
-     r'action spec .* is not a DiscreteArray'),
+     r'action spec .* is not allowed; allowed: dm_env.specs.DiscreteArray of an integer dtype '
+     r'\(discrete actions\), or a one-dimensional float BoundedArray with finite bounds'),
+    (_spec(specs.Array((2,), np.float32), actions=specs.Array((2,), np.float32)),
+     r"action spec Array\(shape=\(2,\).* is not allowed"),
+    (_spec(specs.Array((2,), np.float32),
+           actions=specs.BoundedArray((2,), np.float32, -np.inf, 1.0)),
+     r'action spec BoundedArray.*minimum=-inf.* is not allowed'),
+    (_spec(specs.Array((2,), np.float32), actions=specs.BoundedArray((2, 2), np.float32, -1.0, 1.0)),
+     r'action spec BoundedArray\(shape=\(2, 2\).* is not allowed'),
     (_spec(specs.Array((2,), np.float32), rewards=specs.Array((2,), np.float32)),
      r'reward spec .*shape=\(2,\).* is not allowed; MuZero needs a single scalar reward'),
     (_spec(specs.Array((2,), np.float32), discounts={'a': specs.Array((), np.float32)}),

@@ -43,8 +43,8 @@ def test_loss_on_a_hand_made_batch():
   per_sample = value_loss_weight * expected_value + expected_reward + expected_policy
 
   output = losses.muzero_loss(*(tf.constant(x) for x in (
-      value_logits, reward_logits, policy_logits, value_targets, reward_targets, policy_targets,
-      policy_mask, weights)), value_loss_weight=value_loss_weight)
+      value_logits, reward_logits, losses.policy_log_probs(policy_logits), value_targets,
+      reward_targets, policy_targets, policy_mask, weights)), value_loss_weight=value_loss_weight)
 
   np.testing.assert_allclose(output.per_sample_loss.numpy(), per_sample, rtol=1e-4)
   np.testing.assert_allclose(output.loss.numpy(), np.mean(weights * per_sample), rtol=1e-4)
@@ -56,11 +56,29 @@ def test_loss_on_a_hand_made_batch():
 def test_masked_policy_rows_do_not_contribute():
   logits = tf.constant([[[5.0, -5.0]]])
   zero = losses.muzero_loss(
-      value_logits=tf.zeros([1, 1, 3]), reward_logits=tf.zeros([1, 0, 3]), policy_logits=logits,
+      value_logits=tf.zeros([1, 1, 3]), reward_logits=tf.zeros([1, 0, 3]),
+      policy_log_probs=losses.policy_log_probs(logits),
       value_targets=tf.zeros([1, 1]), reward_targets=tf.zeros([1, 0]),
       policy_targets=tf.constant([[[0.0, 1.0]]]), policy_mask=tf.zeros([1, 1]),
       weights=tf.ones([1]))
   assert zero.policy_loss.numpy() == 0.0
+
+
+def test_sampled_policy_loss_is_the_cross_entropy_with_the_sampled_actions_densities():
+  # One position, D = 1, policy mean 0 and std 1 in atanh space; S = 2 sampled actions 0 and
+  # tanh(1) with search policy (0.75, 0.25): -(0.75 log p(0) + 0.25 log p(tanh(1))), where
+  # log p(0) = -log sqrt(2 pi) and log p(tanh(1)) = -1/2 - log sqrt(2 pi) - log(1 - tanh(1)^2).
+  log_sqrt_2_pi = 0.5 * np.log(2 * np.pi)
+  expected = 0.75 * log_sqrt_2_pi + 0.25 * (0.5 + log_sqrt_2_pi + np.log(1 - np.tanh(1.0) ** 2))
+  log_probs = losses.policy_log_probs(tf.zeros([1, 1, 2]),
+                                      tf.constant([[[[0.0], [np.tanh(1.0)]]]], tf.float32))
+  assert log_probs.shape == (1, 1, 2)
+  output = losses.muzero_loss(
+      value_logits=tf.zeros([1, 1, 3]), reward_logits=tf.zeros([1, 0, 3]),
+      policy_log_probs=log_probs, value_targets=tf.zeros([1, 1]),
+      reward_targets=tf.zeros([1, 0]), policy_targets=tf.constant([[[0.75, 0.25]]]),
+      policy_mask=tf.ones([1, 1]), weights=tf.ones([1]))
+  np.testing.assert_allclose(output.policy_loss.numpy(), expected, rtol=1e-5)
 
 
 def test_l2_penalty_is_half_sum_of_squares():
@@ -98,3 +116,11 @@ def test_dynamics_gradient_is_halved():
     target = unrolled.value_logits[0, 2, 0]
   np.testing.assert_allclose(target.numpy(), 9.0)
   np.testing.assert_allclose(tape.gradient(target, x).numpy(), [[9.0 / 4.0]])
+
+
+def test_policy_entropy_sums_log_stds_over_the_masked_scaled_steps():
+  # B = 1, K = 2 (scales 1, 1/2, 1/2), D = 2; raw scales -100 and 0 give log stds -5 and 0, so
+  # every step's entropy (up to a constant) is -5; step 2 is masked: -5 * (1 + 1/2) = -7.5.
+  outputs = tf.constant([[[0.3, -0.2, -100.0, 0.0]] * 3])
+  entropy = losses.policy_entropy(outputs, tf.constant([[1.0, 1.0, 0.0]]))
+  np.testing.assert_allclose(entropy.numpy(), [-7.5], rtol=1e-5)

@@ -49,7 +49,7 @@ def item(rows, start, td_steps=TD_STEPS, unroll=UNROLL, num_actions=2):
 def targets_of(rows, start, two_player=False, td_steps=TD_STEPS, unroll=UNROLL, gamma=GAMMA):
   data = item(rows, start, td_steps, unroll)
   result = replay.item_targets(data, data['bootstrap_value'], unroll, td_steps, gamma, two_player)
-  return tf.nest.map_structure(lambda x: x.numpy()[0], result)
+  return tf.nest.map_structure(lambda x: None if x is None else x.numpy()[0], result)
 
 
 def test_n_step_targets_inside_the_episode():
@@ -237,3 +237,27 @@ def test_writer_stores_the_columns_of_the_signature(make_replay):
     np.testing.assert_array_equal(data['absorbing'], np.zeros(3))
     np.testing.assert_array_equal(data['action'], (np.arange(start, start + 2) < 3) * 1)
     assert data['weights_version'] == 7
+
+
+def test_writer_stores_continuous_actions_and_the_sampled_actions_of_each_search(make_replay):
+  # One-step episodes with actions in [-2, 2] (canonical [-1, 1]), K = n = 2, S = 3 samples:
+  # row 0 holds the action and the search's samples and policy over them, later rows the final
+  # row's zeros.
+  config = conftest.tiny_config(num_sampled_actions=3)
+  environment = fakes.ContinuousThreshold()
+  replay_fixture = make_replay(environment, config)
+  writer = replay_fixture.builder.make_adder(replay_fixture.client)
+  samples = np.asarray([[-0.5], [0.25], [0.75]], np.float32)
+  writer.add_first(environment.reset())
+  writer.add(np.asarray([0.25], np.float32), environment.step(np.asarray([0.5])),
+             {'search_policy': np.asarray([0.2, 0.5, 0.3]), 'root_value': 1.0,
+              'weights_version': 3, 'sampled_actions': samples})
+  signature = replay_fixture.builder.signature()
+  assert signature['sampled_actions'].shape == (3, 3, 1) and signature['action'].shape == (2, 1)
+  data = replay_fixture.sample(1)[0].data
+  tf.nest.map_structure(lambda spec, x: np.testing.assert_equal(
+      (tuple(spec.shape), spec.dtype.as_numpy_dtype), (x.shape, x.dtype)), signature, data)
+  np.testing.assert_array_equal(data['action'], [[0.25], [0.0]])
+  np.testing.assert_array_equal(data['sampled_actions'], [samples, np.zeros([3, 1]),
+                                                          np.zeros([3, 1])])
+  np.testing.assert_allclose(data['search_policy'], [[0.2, 0.5, 0.3], [0, 0, 0], [0, 0, 0]])

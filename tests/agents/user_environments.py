@@ -97,3 +97,17 @@ def make_uint8_rank2_environment(seed: Optional[int]) -> UserEnvironment:
 def make_user_environment(seed: Optional[int], **kwargs) -> UserEnvironment:
   """Any `UserEnvironment`, its settings as keyword arguments."""
   return UserEnvironment(seed=seed, **kwargs)
+
+
+class DictActionEnvironment(UserEnvironment):
+  """A UserEnvironment whose action spec is a dict of bounded arrays (a robot's arm and grip),
+  which MuZero's networks cannot take."""
+
+  def action_spec(self):
+    return {'arm': specs.BoundedArray((2,), np.float32, -1.0, 1.0, name='arm'),
+            'grip': specs.BoundedArray((1,), np.float32, 0.0, 1.0, name='grip')}
+
+
+def make_dict_action_environment(seed: Optional[int]) -> DictActionEnvironment:
+  """Actions a dict of Box-like bounded arrays."""
+  return DictActionEnvironment(seed=seed)

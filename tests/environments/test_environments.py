@@ -1,12 +1,14 @@
 """Behaviour of `environments.make_environment` for gymnasium, Atari, OpenSpiel and python: ids."""
 
 import dm_env
+import gymnasium
 import numpy as np
 import pyspiel
 import pytest
 from acme import specs
 
 from environments import atari
+from environments import gym_environment
 from environments import make_environment
 
 
@@ -86,6 +88,67 @@ class TestGymnasium:
     environment.reset()
     with pytest.raises(ValueError, match=r'action 2 is out of range; allowed: 0\.\.1'):
       environment.step(2)
+
+
+class _DictOfBoxActions(gymnasium.Env):
+  """An environment whose actions are a Dict of Box spaces, which the networks cannot take."""
+
+  observation_space = gymnasium.spaces.Box(-1.0, 1.0, (2,), np.float32)
+  action_space = gymnasium.spaces.Dict({'arm': gymnasium.spaces.Box(-1.0, 1.0, (2,), np.float32),
+                                        'grip': gymnasium.spaces.Box(0.0, 1.0, (1,), np.float32)})
+
+
+gymnasium.register('DictOfBoxActions-v0', entry_point=_DictOfBoxActions)
+
+
+class TestContinuousActions:
+
+  @pytest.mark.parametrize('environment_id, size, low, high', [
+      ('gym:Pendulum-v1', 1, -2.0, 2.0),
+      ('gym:MountainCarContinuous-v0', 1, -1.0, 1.0),
+      ('gym:InvertedPendulum-v5', 1, -3.0, 3.0),  # MuJoCo.
+  ])
+  def test_box_actions_become_a_float32_bounded_array(self, environment_id, size, low, high):
+    environment = make_environment(environment_id, seed=0)
+    spec = specs.make_environment_spec(environment).actions
+    assert isinstance(spec, specs.BoundedArray) and not isinstance(spec, specs.DiscreteArray)
+    assert spec.shape == (size,) and spec.dtype == np.float32
+    np.testing.assert_array_equal(spec.minimum, [low] * size)
+    np.testing.assert_array_equal(spec.maximum, [high] * size)
+    environment.reset()
+    timestep = environment.step(np.full([size], high, np.float32))
+    assert timestep.observation.dtype == np.float32 and timestep.reward.dtype == np.float32
+
+  def test_pendulum_reward_follows_the_torque(self):
+    # Pendulum's cost has a 0.001 * torque^2 term: from the same state, torque 2 costs 0.004
+    # more than torque 0 in the first step.
+    rewards = []
+    for torque in (0.0, 2.0):
+      environment = make_environment('gym:Pendulum-v1', seed=3)
+      environment.reset()
+      rewards.append(float(environment.step(np.asarray([torque], np.float32)).reward))
+    assert rewards[0] - rewards[1] == pytest.approx(0.004, abs=1e-5)
+
+  @pytest.mark.parametrize('action', [[2.5], [-2.01], [0.0, 0.0], [float('nan')]])
+  def test_action_outside_the_spec_is_rejected(self, action):
+    environment = make_environment('gym:Pendulum-v1', seed=0)
+    environment.reset()
+    with pytest.raises(ValueError, match=r'is not allowed; allowed: finite float vectors of shape '
+                       r'\(1,\) within \[\[-2.0\], \[2.0\]\]'):
+      environment.step(np.asarray(action, np.float32))
+
+  def test_dict_of_box_actions_are_rejected_naming_the_space(self):
+    with pytest.raises(ValueError, match=r"action space Dict\('arm': Box.*'grip': Box.* of "
+                       r'DictOfBoxActions-v0 is not supported; allowed: Discrete, or a '
+                       r'one-dimensional Box'):
+      make_environment('gym:DictOfBoxActions-v0')
+
+  def test_unbounded_box_actions_are_rejected(self):
+    environment = gymnasium.make('Pendulum-v1')
+    environment.action_space = gymnasium.spaces.Box(-np.inf, np.inf, (1,), np.float32)
+    with pytest.raises(ValueError, match=r'action space Box\(-inf, inf.*not supported.*finite '
+                       'bounds'):
+      gym_environment.GymnasiumEnvironment(environment)
 
 
 class TestAtari:
@@ -210,8 +273,8 @@ class TestBadInput:
   @pytest.mark.parametrize('environment_id, exception, message', [
       ('CartPole-v1', ValueError, r"'CartPole-v1' is not of the form prefix:name; allowed prefixes: gym, atari"),
       ('mujoco:Ant', ValueError, r"unknown environment prefix 'mujoco'.*allowed: gym, atari, openspiel, python"),
-      ('gym:CartPole-v9', ValueError, r"unknown gymnasium id 'CartPole-v9'.*Discrete action space"),
-      ('gym:Pendulum-v1', ValueError, r'action space Box.*Pendulum-v1 is not supported; allowed: Discrete'),
+      ('gym:CartPole-v9', ValueError, r"unknown gymnasium id 'CartPole-v9'.*Discrete or bounded Box action space"),
+      ('gym:CarRacing-v3', ValueError, r"gymnasium id 'CarRacing-v3' needs a package that is not installed"),
       ('atari:Pongg', ValueError, r"unknown Atari game 'Pongg'.*Did you mean Pong"),
       ('openspiel:tic_tac_to', ValueError, r"unknown OpenSpiel game 'tic_tac_to'.*Did you mean tic_tac_toe"),
       ('openspiel:kuhn_poker', ValueError, r"'kuhn_poker' has .*information IMPERFECT_INFORMATION.*allowed: two-player"),

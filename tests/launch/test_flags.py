@@ -28,9 +28,14 @@ def parsed_flags():
     ({'learner_checkpoint_period_s': 0.0}, r'--learner_checkpoint_period_s=0.0 is not allowed; it must be > 0'),
     ({'replay_checkpoint_period_s': -5.0}, r'--replay_checkpoint_period_s=-5.0 is not allowed; it must be > 0'),
     ({'launch_type': 'cloud'}, r"--launch_type='cloud' is not allowed; allowed: local_mp, local_mt, test_mt, vertex_ai"),
-    ({'config': 'huge'}, r"--config='huge' is not allowed; allowed: auto, cartpole, atari, board_game"),
+    ({'config': 'huge'}, r"--config='huge' is not allowed; allowed: auto, cartpole, continuous_control, atari, board_game"),
     ({'config': 'board_game'}, r"--config=board_game needs an openspiel:... --env"),
-    ({'env': 'gym:Pendulum-v1'}, r"--env='gym:Pendulum-v1': action space Box"),
+    ({'env': 'gym:CarRacing-v3'}, r"--env='gym:CarRacing-v3': gymnasium id 'CarRacing-v3' needs a package"),
+    ({'env': 'python:tests.agents.user_environments:make_dict_action_environment'},
+     r"--env='python:tests.agents.user_environments:make_dict_action_environment': action spec "
+     r"\{'arm': BoundedArray.*'grip': BoundedArray.* is not allowed; allowed: dm_env.specs.DiscreteArray"),
+    ({'env': 'gym:Pendulum-v1', 'num_reanalyzers': 1},
+     r'reanalyze_fraction=0.5 with continuous actions .* is not supported yet'),
     ({'env': 'chess'}, r"--env='chess': environment id 'chess' is not of the form prefix:name"),
     ({'env': 'python:my_envs.make'}, r"--env='python:my_envs.make': .* allowed: python:package.module:factory"),
     ({'env': 'python:tests.nowhere:make'}, r"--env='python:tests.nowhere:make': cannot import module 'tests.nowhere'"),
@@ -77,6 +82,13 @@ def test_hold_goes_to_the_stopping_rule_with_the_target(tmp_path):
   with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), target_eval_return=475.0, hold_s=60.0):
     _, _, settings, _ = local.settings_from_flags()
   assert (settings.stopping_rule.target_eval_return, settings.stopping_rule.hold_s) == (475.0, 60.0)
+
+
+def test_continuous_actions_pick_the_sampled_muzero_preset(tmp_path):
+  with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), env='gym:Pendulum-v1', max_env_steps=100):
+    config, _, _, _ = local.settings_from_flags()
+  assert config == local.config_lib.continuous_control().validate()
+  assert local.make_config('auto', 'gym:Pendulum-v1', continuous_actions=True).num_sampled_actions == 8
 
 
 def test_config_presets_follow_the_environment():

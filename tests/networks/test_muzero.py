@@ -225,8 +225,40 @@ def test_make_network_reads_environment_spec():
       discounts=specs.BoundedArray((), np.float32, 0.0, 1.0))
   network = muzero.make_network(environment_spec, CASES['mlp'][2])
   assert network.num_actions == 3 and network.torso == 'mlp'
-  with pytest.raises(ValueError, match='DiscreteArray'):
-    muzero.make_network(environment_spec._replace(actions=specs.Array((2,), np.float32)))
+  continuous = muzero.make_network(environment_spec._replace(
+      actions=specs.BoundedArray((2,), np.float32, -1.0, 1.0)), CASES['mlp'][2])
+  assert continuous.num_actions is None and continuous.action_size == 2
+  with pytest.raises(ValueError, match=r'allowed; MuZero networks need a DiscreteArray or a \[D\] '
+                     'float array'):
+    muzero.make_network(environment_spec._replace(actions=specs.Array((2, 2), np.float32)))
+
+
+@pytest.mark.parametrize('name', ['mlp', 'board'])
+def test_continuous_actions_reach_the_dynamics_and_the_policy_has_two_parameters_per_dimension(
+    name):
+  observation_spec, _, config, latent_shape = CASES[name]
+  network = muzero.MuZeroNetwork(observation_spec, None, config, action_size=3)
+  network.create_variables()
+  for index, variable in enumerate(network.variables):
+    variable.assign(tf.random.stateless_normal(variable.shape, (5, index), stddev=0.3))
+  initial = network.initial_inference(random_observation(observation_spec, 2, seed=3))
+  assert initial.policy_logits.shape == (2, 6)
+  low = network.recurrent_inference(initial.latent, tf.fill([2, 3], -1.0))
+  high = network.recurrent_inference(initial.latent, tf.constant([[-1.0, -1.0, 1.0]] * 2))
+  assert low.latent.shape == (2,) + latent_shape and low.policy_logits.shape == (2, 6)
+  # Only the last dimension differs: the dynamics reads every dimension of the action.
+  assert np.abs(low.latent - high.latent).max() > 1e-3
+  with pytest.raises(ValueError, match='give exactly one'):
+    muzero.MuZeroNetwork(observation_spec, 2, config, action_size=3)
+
+
+def test_continuous_action_encoding_scales_to_unit_interval():
+  np.testing.assert_allclose(
+      action_encoding.concat_continuous(tf.zeros([1, 1]), tf.constant([[-1.0, 0.0, 1.0]])),
+      [[0.0, 0.0, 0.5, 1.0]])
+  planes = action_encoding.concat_continuous(tf.zeros([1, 2, 2, 1]), tf.constant([[0.5, -1.0]]))
+  np.testing.assert_allclose(planes[0, ..., 1], np.full([2, 2], 0.75))
+  np.testing.assert_allclose(planes[0, ..., 2], np.zeros([2, 2]))
 
 
 def test_explicit_torso_overrides_spec_and_must_fit_observation():

@@ -1,0 +1,148 @@
+"""Tests of agents.muzero.sampled: the corrected prior, the slot adapter and the sampled search."""
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from dm_env import specs
+
+import search
+from agents.muzero import keyed_random
+from agents.muzero import sampled
+from networks import muzero
+from networks import squashed_gaussian
+from networks.config import NetworkConfig
+from tests.search import tiny_networks
+
+
+def _softmax(logits):
+  logits = np.asarray(logits, np.float64)
+  exponentials = np.exp(logits - logits.max(axis=-1, keepdims=True))
+  return exponentials / exponentials.sum(axis=-1, keepdims=True)
+
+
+def test_corrected_prior_of_samples_with_a_repeat_is_beta_hat_over_beta_times_pi():
+  # Three actions, pi = (0.5, 0.3, 0.2), uniform beta = 1/3, draws (0, 0, 2): beta_hat = (2/3,
+  # 0, 1/3), (beta_hat / beta) pi = (1.0, 0, 0.2), normalised (5/6, 0, 1/6). The two slots of
+  # action 0 share its 5/6.
+  pi, beta = np.array([0.5, 0.3, 0.2]), np.full(3, 1 / 3)
+  draws = np.array([0, 0, 2])
+  logits = sampled.corrected_prior_logits(tf.math.log(tf.constant([pi[draws]])),
+                                          tf.math.log(tf.constant([beta[draws]])))
+  np.testing.assert_allclose(_softmax(logits)[0], [5 / 12, 5 / 12, 1 / 6], rtol=1e-6)
+  # beta = pi: every slot 1 / K, the duplicates' share being beta_hat(0) = 2/3.
+  logits = sampled.corrected_prior_logits(tf.math.log(tf.constant([pi[draws]])),
+                                          tf.math.log(tf.constant([pi[draws]])))
+  np.testing.assert_allclose(_softmax(logits)[0], [1 / 3] * 3, rtol=1e-6)
+
+
+def test_a_broader_root_proposal_weighs_samples_back_towards_the_policy():
+  # pi: mean 0, std 1 in u = atanh(a); beta: std 2. Samples a = 0 and a = tanh(2):
+  # log pi - log beta = log 2 at u = 0 and -2 + 0.5 + log 2 at u = 2 (the Jacobians cancel).
+  proposal = sampled.SquashedGaussianProposal(1, root_std_scale=2.0)
+  policy = tf.constant([[0.0, 0.0]])  # Mean 0, raw scale 0 (std 1).
+  actions = tf.constant([[[0.0], [math.tanh(2.0)]]])
+  logits = sampled.corrected_prior_logits(proposal.log_prior(policy, actions),
+                                          proposal.log_proposal(policy, actions, at_root=True))
+  np.testing.assert_allclose(logits[0], [math.log(2), -1.5 + math.log(2)], rtol=1e-5)
+  below_root = sampled.corrected_prior_logits(
+      proposal.log_prior(policy, actions), proposal.log_proposal(policy, actions, at_root=False))
+  np.testing.assert_array_equal(below_root, np.zeros([1, 2]))
+
+
+def _search_config(**overrides):
+  return search.SearchConfig(**{'num_simulations': 30, 'discount': 0.9, 'add_noise': False,
+                                'temperature': 0.0, **overrides})
+
+
+def test_all_actions_under_a_uniform_proposal_make_the_full_search():
+  num_actions = 4
+  network = tiny_networks.RandomNetwork(observation_size=5, num_actions=num_actions, seed=3)
+  observations = np.random.default_rng(0).normal(size=(3, 5)).astype(np.float32)
+  root_priors = tf.nn.softmax(network.initial_inference(observations).policy_logits).numpy()
+  # Priors apart by far more than float32 rounding: pUCT's choices cannot flip on it.
+  gaps = np.abs(root_priors[:, :, None] - root_priors[:, None, :])[:, ~np.eye(num_actions, dtype=bool)]
+  assert gaps.min() > 1e-3
+  config = _search_config()
+  full = search.SearchFn(network, config)(observations, None, 0)
+  sampled_search = sampled.SampledSearch(
+      network, sampled.CategoricalProposal(num_actions, uniform_proposal=True), num_actions, config)
+  output, root_actions = sampled_search(observations, np.array([1, 2, 3]), 0)
+  np.testing.assert_array_equal(root_actions[..., 0], np.tile(np.arange(num_actions), (3, 1)))
+  np.testing.assert_array_equal(output.visit_counts, full.visit_counts)
+  assert len(np.unique(full.visit_counts)) > 3  # Searches that tell the actions apart.
+  np.testing.assert_allclose(output.root_value, full.root_value, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(output.q_values, full.q_values, rtol=1e-5, atol=1e-6)
+
+
+def test_fewer_samples_than_actions_are_distinct_and_sorted():
+  proposal = sampled.CategoricalProposal(10)
+  actions = proposal.sample(tf.zeros([50, 10]), tf.range(50), 4, at_root=True).numpy()[..., 0]
+  assert np.all(np.diff(actions, axis=1) > 0) and actions.min() >= 0 and actions.max() <= 9
+  with pytest.raises(ValueError, match=r'num_samples=11 distinct actions cannot be drawn from 10'):
+    proposal.sample(tf.zeros([1, 10]), tf.range(1), 11, at_root=True)
+
+
+def _continuous_network(action_size=2, seed=0):
+  network = muzero.MuZeroNetwork(
+      specs.Array((3,), np.float32), None,
+      NetworkConfig(torso='mlp', latent_size=8, mlp_width=16, value_support_size=11,
+                    reward_support_size=11), action_size=action_size)
+  network.create_variables()
+  for index, variable in enumerate(network.variables):
+    variable.assign(tf.random.stateless_normal(variable.shape, (seed, index), stddev=0.5))
+  return network
+
+
+def test_a_child_runs_the_dynamics_on_its_slot_and_samples_from_its_own_key():
+  network = _continuous_network()
+  proposal = sampled.SquashedGaussianProposal(2)
+  adapter = sampled.SampledNetwork(network, proposal, num_samples=3)
+  observations = tf.constant([[0.1, -0.2, 0.3], [1.0, 0.5, -1.0]])
+  root_actions = tf.constant([[[0.1, 0.2], [0.3, -0.4], [-0.5, 0.6]]] * 2)
+  keys = tf.constant([11, 12])
+  root = adapter.initial_inference({sampled.OBSERVATION: observations,
+                                    sampled.SAMPLED_ACTIONS: root_actions, sampled.KEY: keys})
+  slots = tf.constant([1, 2])
+  child = adapter.recurrent_inference(root.latent, slots)
+  latent, actions, child_keys = adapter.unpack(child.latent)
+  expected = network.recurrent_inference(network.initial_inference(observations).latent,
+                                         tf.constant([[0.3, -0.4], [-0.5, 0.6]]))
+  np.testing.assert_allclose(latent, expected.latent, atol=1e-6)
+  np.testing.assert_allclose(child.value, expected.value, atol=1e-5)
+  np.testing.assert_array_equal(child_keys, keyed_random.child_keys(keys, slots))
+  np.testing.assert_allclose(
+      actions, squashed_gaussian.sample(expected.policy_logits,
+                                        keyed_random.normals(child_keys, [3, 2])), atol=1e-5)
+  np.testing.assert_array_equal(child.policy_logits, np.zeros([2, 3]))  # beta = pi.
+
+
+def test_continuous_search_stays_in_bounds_and_is_deterministic():
+  network = _continuous_network()
+  # Means of +-50 in atanh space: tanh saturates, the actions must still be within [-1, 1].
+  policy_bias = network.prediction._policy.b  # pylint: disable=protected-access
+  policy_bias.assign([50.0, -50.0, 0.0, 0.0])
+  sampled_search = sampled.SampledSearch(network, sampled.SquashedGaussianProposal(2, 2.0), 6,
+                                         _search_config(add_noise=True))
+  observations = np.random.default_rng(1).normal(size=(4, 3)).astype(np.float32)
+  output, actions = sampled_search(observations, np.arange(4), 7)
+  assert actions.shape == (4, 6, 2)
+  assert np.all(np.abs(actions.numpy()) <= 1.0)
+  np.testing.assert_array_equal(output.visit_counts.numpy().sum(axis=1), [30] * 4)
+  again, same_actions = sampled_search(observations, np.arange(4), 7)
+  np.testing.assert_array_equal(again.visit_counts, output.visit_counts)
+  np.testing.assert_array_equal(same_actions, actions)
+  policy_bias.assign([0.0, 0.0, 0.0, 0.0])
+  _, first = sampled_search(observations, np.arange(4), 7)
+  _, other_keys = sampled_search(observations, np.arange(4) + 4, 7)
+  # With unsaturated means every draw moves with the keys.
+  assert np.abs(other_keys.numpy() - first.numpy()).max(axis=-1).min() > 0
+
+
+@pytest.mark.parametrize('keys', [np.array([-1]), np.array([2 ** 24]), np.array([0.5])])
+def test_keys_out_of_range_are_refused(keys):
+  sampled_search = sampled.SampledSearch(_continuous_network(), sampled.SquashedGaussianProposal(2),
+                                         2, _search_config())
+  with pytest.raises(ValueError, match=r'are not allowed; allowed: \[B\] integers in \[0, 2\^24\)'):
+    sampled_search(np.zeros([1, 3], np.float32), keys, 0)
