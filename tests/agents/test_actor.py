@@ -97,7 +97,7 @@ def test_batched_loop_steps_environments_of_different_lengths(make_replay):
 
 def test_the_actor_plays_the_action_its_search_chose(make_replay):
   # Moves 0 and 1 sample at temperature 1 inside the search, later moves take the most visited.
-  config = conftest.tiny_config(num_simulations=6, temperature_schedule=((0, 1.0),),
+  config = helpers.tiny_config(num_simulations=6, temperature_schedule=((0, 1.0),),
                                 num_exploration_moves=2)
   environments = [fakes.CountingEnvironment(episode_length=5, num_actions=3) for _ in range(4)]
   replay = make_replay(environments[0], config)
@@ -125,7 +125,7 @@ def test_a_gumbel_actor_writes_the_improved_policy(make_replay):
   # and the improved policy softmax(logits + sigma) is the network's prior, whatever the visits
   # (4 simulations over 3 actions: one gets 2, the others 1).
   environment = fakes.CountingEnvironment(episode_length=4, num_actions=3)
-  config = conftest.tiny_config(search_policy='gumbel')
+  config = helpers.tiny_config(search_policy='gumbel')
   replay = make_replay(environment, config)
   network = replay.builder.make_network()
   actor = replay.builder.make_actor(network, [replay.builder.make_adder(replay.client)])

@@ -213,7 +213,7 @@ def _weights_after_steps(learner, steps):
 
 def test_checkpoint_interrupted_while_written_is_never_restored(make_replay, tmp_path):
   # A kill while saving step 3 leaves its files, partly written, and the index still naming step 2.
-  replay = filled_replay(make_replay, conftest.tiny_config(), num_episodes=1)
+  replay = filled_replay(make_replay, helpers.tiny_config(), num_episodes=1)
   learner = make_learner(replay, checkpoint_directory=str(tmp_path))
   step, saved = _weights_after_steps(learner, 2)
   (tmp_path / 'ckpt-3.index').write_bytes(b'\x00' * 7)
@@ -226,7 +226,7 @@ def test_checkpoint_interrupted_while_written_is_never_restored(make_replay, tmp
 
 
 def test_damaged_latest_checkpoint_falls_back_to_the_one_before(make_replay, tmp_path, caplog):
-  replay = filled_replay(make_replay, conftest.tiny_config(), num_episodes=1)
+  replay = filled_replay(make_replay, helpers.tiny_config(), num_episodes=1)
   learner = make_learner(replay, checkpoint_directory=str(tmp_path))
   first_step, first = _weights_after_steps(learner, 1)
   _weights_after_steps(learner, 1)

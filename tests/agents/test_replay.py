@@ -243,7 +243,7 @@ def test_writer_stores_continuous_actions_and_the_sampled_actions_of_each_search
   # One-step episodes with actions in [-2, 2] (canonical [-1, 1]), K = n = 2, S = 3 samples:
   # row 0 holds the action and the search's samples and policy over them, later rows the final
   # row's zeros.
-  config = conftest.tiny_config(num_sampled_actions=3)
+  config = helpers.tiny_config(num_sampled_actions=3)
   environment = fakes.ContinuousThreshold()
   replay_fixture = make_replay(environment, config)
   writer = replay_fixture.builder.make_adder(replay_fixture.client)
