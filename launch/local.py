@@ -24,6 +24,8 @@ from acme import specs
 
 from agents.muzero import canonical
 from agents.muzero import config as config_lib
+from environments import openspiel
+from environments import opponents
 from launch import curves
 from launch import monitor as monitor_lib
 from launch import nodes
@@ -74,6 +76,10 @@ _LAUNCH_TYPE = flags.DEFINE_string('launch_type', 'local_mp', f'One of {LAUNCH_T
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of environments and search noise.')
 _EVAL_EPISODES = flags.DEFINE_integer('eval_episodes', 10, 'Greedy episodes per evaluation.')
 _EVAL_PERIOD_S = flags.DEFINE_float('eval_period_s', 20.0, 'Seconds between evaluations.')
+_EVAL_OPPONENT = flags.DEFINE_enum(
+    'eval_opponent', 'random', opponents.OPPONENTS, 'Board games: who the evaluator plays (half '
+    'the games first, half second); the evaluation return is the mean score, and against minimax, '
+    'which never loses, 0 means unbeaten. Single-player environments: random only.')
 _LEARNER_CHECKPOINT_PERIOD_S = flags.DEFINE_float(
     'learner_checkpoint_period_s', 300.0, 'Seconds between periodic checkpoints of the learner '
     '(with the counter); after a hard kill, --resume loses at most the learner steps of one period.')
@@ -197,6 +203,21 @@ def check_resumed_run(run_dir: str, environment_id: str, config: config_lib.MuZe
         'choose another --run_dir.')
 
 
+def check_eval_opponent(opponent: str, environment_id: str, config: config_lib.MuZeroConfig):
+  """Raises FlagError unless the evaluator can play `opponent` in this environment; made here
+  (minimax solves its game, quickly for the games it takes) so that a bad one stops the launch."""
+  if opponent == 'random':
+    return
+  if not config.two_player:
+    raise FlagError(f'--eval_opponent={opponent!r} applies to two-player board games only; '
+                    f'--env={environment_id!r} is not one; allowed here: random.')
+  try:
+    opponents.make_opponent(opponent, openspiel.load_two_player_game(
+        environment_id.partition(':')[2]))
+  except ValueError as error:
+    raise FlagError(f'--eval_opponent={opponent!r}: {error}') from error
+
+
 def settings_from_flags():
   """(config, environment factory, RunSettings, launch type) from the flags, all checked.
 
@@ -243,6 +264,7 @@ def settings_from_flags():
   except ValueError as error:
     raise FlagError(f'--config_overrides: {error}' if _CONFIG_OVERRIDES.value else str(error)) from error
   config = _with_reanalyze_fraction(config)
+  check_eval_opponent(_EVAL_OPPONENT.value, _ENV.value, config)
   if continuous_actions and config.reanalyze:
     raise FlagError(f'reanalyze_fraction={config.reanalyze_fraction:g} with continuous actions '
                     f'(--env={_ENV.value!r}) is not supported yet: reanalysis does not search over '
@@ -260,6 +282,7 @@ def settings_from_flags():
       run_dir=run_dir, num_actors=_NUM_ACTORS.value, num_reanalyzers=_NUM_REANALYZERS.value,
       resume=_RESUME.value, seed=_SEED.value,
       stopping_rule=rule, eval_episodes=_EVAL_EPISODES.value, eval_period_s=_EVAL_PERIOD_S.value,
+      eval_opponent=_EVAL_OPPONENT.value,
       learner_checkpoint_period_s=_LEARNER_CHECKPOINT_PERIOD_S.value,
       replay_checkpoint_period_s=_REPLAY_CHECKPOINT_PERIOD_S.value,
       learner_threads=_learner_threads(launch_type))

@@ -448,21 +448,25 @@ class EvaluatorNode:
   - Board games, recognised by the factory making an `OpenSpielEnvironment` (which also gives
     the pyspiel game the opponent needs; a 'legal_actions' observation key would not tell a
     two-player game from a one-player game with illegal moves): self-play returns say nothing
-    (one side always wins), so the agent plays `num_episodes` games against a uniformly random
-    player (`agents.muzero.arena`), half as first and half as second player, and the evaluation
-    return is its mean score (+1 win, 0 draw, -1 loss). So `--target_eval_return` and the
-    progress line keep their meaning: higher is better, and 1 wins every game.
+    (one side always wins), so the agent plays `num_episodes` games against `opponent` (one of
+    `environments.opponents.OPPONENTS`; a uniformly random player by default) through
+    `agents.muzero.arena`, half as first and half as second player, and the evaluation return is
+    its mean score (+1 win, 0 draw, -1 loss). So `--target_eval_return` and the progress line
+    keep their meaning: higher is better, 1 wins every game, and against 'minimax' (which never
+    loses at small games) 0 means unbeaten.
   """
 
   def __init__(self, config: config_lib.MuZeroConfig, environment_spec: specs.EnvironmentSpec,
                environment_factory: EnvironmentFactory, variable_server, run_dir: str, seed: int,
-               num_episodes: int, period_s: float, num_threads: int = 1):
+               num_episodes: int, period_s: float, num_threads: int = 1,
+               opponent: str = 'random'):
     limit_threads(num_threads)
     builder = builder_lib.MuZeroBuilder(config, environment_spec)
     self._environments = [environment_factory(10**6 + seed + index) for index in range(num_episodes)]
     board_game = isinstance(self._environments[0], openspiel.OpenSpielEnvironment)
     self._game = self._environments[0].game if board_game else None
-    self._opponent = opponents.RandomPlayer(seed) if board_game else None
+    self._opponent = opponents.make_opponent(opponent, self._game, seed) if board_game else None
+    self._opponent_name = opponent
     self._actor = builder.make_actor(builder.make_network(), None, variable_source=variable_server,
                                      num_environments=num_episodes, greedy=True, seed=seed,
                                      environment_name=getattr(environment_factory,
@@ -494,7 +498,8 @@ class EvaluatorNode:
         return None
       figures = {'evaluation_return': result.mean_score,
                  'evaluation_return_min': float(min(result.scores))}
-      figures.update({f'vs_random_{name}': count for name, count in result.counts().items()})
+      figures.update({f'vs_{self._opponent_name}_{name}': count
+                      for name, count in result.counts().items()})
     self._last = (learner_steps, figures['evaluation_return'])
     figures[learning.LEARNER_STEPS] = learner_steps
     self._logger.write(figures)

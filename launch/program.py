@@ -76,6 +76,9 @@ class RunSettings:
     eval_episodes: greedy episodes per evaluation (played in parallel, one environment each); for
       board games, games against a uniformly random player, half as each side.
     eval_period_s: seconds between two evaluations.
+    eval_opponent: the board games' evaluation opponent, one of `environments.opponents.OPPONENTS`
+      ('minimax' never loses at small games, so an evaluation return of 0 means unbeaten);
+      ignored by single-player environments.
     actor_threads: TensorFlow threads of each actor, reanalyzer and of the evaluator.
     learner_threads: TensorFlow threads of the learner (intra- and inter-op pools); None keeps
       TensorFlow's default (one per core). On a small machine the learner shares the cores with
@@ -94,6 +97,7 @@ class RunSettings:
   status_period_s: float = 2.0
   eval_episodes: int = 10
   eval_period_s: float = 20.0
+  eval_opponent: str = 'random'
   actor_threads: int = 1
   learner_threads: Optional[int] = None
 
@@ -155,7 +159,7 @@ def make_program(config: config_lib.MuZeroConfig, environment_factory, settings:
     evaluator = lp.CourierNode(
         nodes.EvaluatorNode, config, environment_spec, environment_factory, variable_server,
         run_dir, settings.seed, settings.eval_episodes, settings.eval_period_s,
-        settings.actor_threads)
+        settings.actor_threads, settings.eval_opponent)
     program.add_node(evaluator)
   with program.group('monitor'):
     # Every handle of the monitor fails fast, so that a dead node is seen at the next poll.

@@ -1,5 +1,5 @@
-"""The evaluator node: mean greedy return for single-player environments, mean score against a
-random player for board games, with the weights and step the variable server holds."""
+"""The evaluator node: mean greedy return for single-player environments, mean score against the
+chosen opponent for board games, with the weights and step the variable server holds."""
 
 import dataclasses
 
@@ -18,7 +18,7 @@ from tests.agents import fakes
 LEARNER_STEP = 7
 
 
-def make_evaluator(config, environment_factory, run_dir, num_episodes):
+def make_evaluator(config, environment_factory, run_dir, num_episodes, opponent='random'):
   """An evaluator whose variable server holds a fresh network's weights from step LEARNER_STEP."""
   spec = specs.make_environment_spec(environment_factory(0))
   network = builder_lib.MuZeroBuilder(config, spec).make_network()
@@ -27,7 +27,7 @@ def make_evaluator(config, environment_factory, run_dir, num_episodes):
       'network': [variable.numpy() for variable in network.variable_groups()['network']],
       'learner_steps': [np.int64(LEARNER_STEP)]})
   return nodes.EvaluatorNode(config, spec, environment_factory, server, str(run_dir), seed=0,
-                             num_episodes=num_episodes, period_s=1.0)
+                             num_episodes=num_episodes, period_s=1.0, opponent=opponent)
 
 
 def test_single_player_evaluation_is_the_mean_greedy_return(tmp_path):
@@ -52,12 +52,16 @@ def test_a_stop_abandons_the_evaluation_without_logging_it(tmp_path):
   assert evaluator.last_evaluation() is None
 
 
-def test_board_game_evaluation_is_the_mean_score_against_random_play(tmp_path):
-  config = dataclasses.replace(
+def tiny_tic_tac_toe_config():
+  return dataclasses.replace(
       config_lib.board_game('tic_tac_toe'), num_simulations=2,
       network=networks.NetworkConfig(torso='board', value_support_size=3, reward_support_size=3,
                                      channels=4, num_blocks=1, head_hidden_size=8))
-  evaluator = make_evaluator(config, lambda seed: make_environment('openspiel:tic_tac_toe', seed),
+
+
+def test_board_game_evaluation_is_the_mean_score_against_random_play(tmp_path):
+  evaluator = make_evaluator(tiny_tic_tac_toe_config(),
+                             lambda seed: make_environment('openspiel:tic_tac_toe', seed),
                              tmp_path, num_episodes=4)
   figures = evaluator.evaluate()
 
@@ -69,3 +73,18 @@ def test_board_game_evaluation_is_the_mean_score_against_random_play(tmp_path):
   assert figures['evaluation_return_min'] == (-1.0 if losses else 0.0 if draws else 1.0)
   assert figures['learner_steps'] == LEARNER_STEP
   assert evaluator.last_evaluation() == (LEARNER_STEP, figures['evaluation_return'])
+
+
+def test_board_game_evaluation_against_minimax_never_wins(tmp_path):
+  # Perfect play never loses at tic-tac-toe: an untrained network's score is 0 (draws) at best.
+  evaluator = make_evaluator(tiny_tic_tac_toe_config(),
+                             lambda seed: make_environment('openspiel:tic_tac_toe', seed),
+                             tmp_path, num_episodes=4, opponent='minimax')
+  figures = evaluator.evaluate()
+
+  assert figures['vs_minimax_wins_first'] == figures['vs_minimax_wins_second'] == 0
+  games = sum(figures[f'vs_minimax_{outcome}_{seat}'] for outcome in ('draws', 'losses')
+              for seat in ('first', 'second'))
+  assert games == 4
+  losses = figures['vs_minimax_losses_first'] + figures['vs_minimax_losses_second']
+  assert figures['evaluation_return'] == -losses / 4

@@ -48,6 +48,10 @@ def parsed_flags():
     ({'num_reanalyzers': 1, 'reanalyze_fraction': 1.5}, r'--reanalyze_fraction: MuZeroConfig.reanalyze_fraction=1.5 is not allowed'),
     ({'config_overrides': 'td_step=3'}, r"--config_overrides: config override 'td_step' names no field"),
     ({'config_overrides': 'td_steps=0'}, r'--config_overrides: MuZeroConfig.td_steps=0 is not allowed'),
+    ({'eval_opponent': 'minimax'},
+     r"--eval_opponent='minimax' applies to two-player board games only; --env='gym:CartPole-v1'"),
+    ({'env': 'openspiel:connect_four', 'eval_opponent': 'minimax'},
+     r"--eval_opponent='minimax': connect_four\(\) has more than 100,000 positions, too many to solve"),
 ])
 def test_bad_flag_is_rejected(tmp_path, overrides, message):
   values = dict(run_dir=str(tmp_path / 'run'), max_learner_steps=10)
@@ -76,6 +80,13 @@ def test_good_flags_give_the_settings(tmp_path):
   assert settings.num_actors == 3 and settings.seed == 4 and not settings.resume
   assert settings.stopping_rule.max_env_steps == 1000 and settings.stopping_rule.hold_s == 0
   assert factory.environment_id == 'gym:CartPole-v1' and launch_type == 'local_mp'
+
+
+def test_board_games_evaluate_against_the_opponent_asked_for(tmp_path):
+  with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), env='openspiel:tic_tac_toe',
+                           eval_opponent='minimax', max_seconds=10.0):
+    _, _, settings, _ = local.settings_from_flags()
+  assert settings.eval_opponent == 'minimax'
 
 
 def test_hold_goes_to_the_stopping_rule_with_the_target(tmp_path):
