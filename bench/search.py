@@ -28,7 +28,7 @@ def _parse_args() -> argparse.Namespace:
                       help='run one workload with this many simulations (default: the table)')
   parser.add_argument('--batch_size', type=int,
                       help='run one workload with this batch size (default: the table)')
-  parser.add_argument('--search_policy', default='muzero', choices=config_lib.SEARCH_POLICIES,
+  parser.add_argument('--search_policy', default='muzero', choices=('muzero', 'gumbel'),
                       help='our search policy to time (gumbel: Gumbel noise, no Dirichlet)')
   parser.add_argument('--mctx_python', default=None,
                       help='Python interpreter with jax and mctx: measure mctx too')
