@@ -536,9 +536,9 @@ def with_overrides(config: MuZeroConfig, overrides: str = '', **values) -> MuZer
 
   One rule for names: a MuZeroConfig field by its name (`td_steps`, or `search` and `network`
   for whole nested configs, applied first); a field of a nested config as `search.<field>` or
-  `network.<field>`; and a search field by its bare name too
-  (`num_simulations`, `search_policy`), the names it had before the search settings were nested,
-  since no MuZeroConfig field shares one (`discount` is MuZeroConfig's: `search.discount` is
+  `network.<field>`; and a search field by its bare name too (`num_simulations`,
+  `search_policy`: the names from before the search settings were nested), since no
+  MuZeroConfig field shares one but `discount`, which is MuZeroConfig's (`search.discount` is
   set by the agent, as are the other `AGENT_SET_SEARCH_FIELDS`). An unknown name is an error
   that lists the allowed ones.
 
