@@ -10,7 +10,6 @@ environments) per wall-clock second over `--seconds`.
   python -m bench.actor [--batch_sizes=1,16,64] [--num_simulations=50] [--seconds=10] [--json]
 """
 
-import dataclasses
 import os
 import sys
 import time
@@ -38,7 +37,8 @@ def measure(batch_size: int, num_simulations: int, seconds: float, seed: int = 0
 
   `config` defaults to the CartPole preset; its `num_simulations` is replaced by the argument.
   """
-  config = dataclasses.replace(config or config_lib.cartpole(), num_simulations=num_simulations)
+  config = config_lib.with_overrides(config or config_lib.cartpole(),
+                                     num_simulations=num_simulations)
   environments = [make_environment(environment_id, seed=seed + index)
                   for index in range(batch_size)]
   builder = builder_lib.MuZeroBuilder(config, specs.make_environment_spec(environments[0]))

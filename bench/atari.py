@@ -63,10 +63,10 @@ def main(argv):
   network = config.network
   print(f'{environment_id}, atari({args.size!r}): resnet {network.downsample_channels}/'
         f'{network.channels} channels, {network.num_blocks} blocks, {network.value_support_size} '
-        f'bins, {config.num_simulations} simulations; 1 TF thread, cores {cores}', flush=True)
+        f'bins, {config.search.num_simulations} simulations; 1 TF thread, cores {cores}', flush=True)
   if args.seconds > 0:
     envs = args.envs or config.envs_per_actor
-    result = actor_bench.measure(envs, config.num_simulations, args.seconds,
+    result = actor_bench.measure(envs, config.search.num_simulations, args.seconds,
                                  environment_id=environment_id, config=config)
     result['frames_per_second'] = result['env_steps_per_second'] * atari.FRAME_SKIP
     harness.report(args.json, {'part': 'actor', **result}, lambda: (

@@ -82,7 +82,7 @@ def measure(game: str, args) -> dict:
 
   latent_elements = int(np.prod(network.initial_inference(
       tf.nest.map_structure(lambda x: x[None], observations[0])).latent.shape[1:]))
-  num_nodes, num_actions = config.num_simulations + 1, spec.actions.num_values
+  num_nodes, num_actions = config.search.num_simulations + 1, spec.actions.num_values
   # Embeddings, plus seven [N] or [N, A] arrays of 4 bytes (see search.tree.Tree).
   tree_bytes = 4 * args.batch_size * num_nodes * (latent_elements + 3 + 4 * num_actions)
 
@@ -107,10 +107,10 @@ def measure(game: str, args) -> dict:
   learner.step()
   learner_step_s = time.time() - start
   return {
-      'game': game, 'simulations': config.num_simulations, 'batch_size': args.batch_size,
+      'game': game, 'simulations': config.search.num_simulations, 'batch_size': args.batch_size,
       'network': f'{config.network.num_blocks} blocks x {config.network.channels} channels',
       'search_compile_s': round(compile_s, 1), 'search_s_per_move': round(search_s, 2),
-      'simulations_per_s': round(config.num_simulations * args.batch_size / search_s),
+      'simulations_per_s': round(config.search.num_simulations * args.batch_size / search_s),
       'tree_mib': round(tree_bytes / 2**20, 1),
       'learner_batch_size': args.learner_batch_size,
       'learner_step_s': round(learner_step_s, 2), 'learner_compile_s': round(learner_compile_s, 1),

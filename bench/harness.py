@@ -71,10 +71,11 @@ def play_random_episode(environment, rng, adder=None,
 
   With an adder, the episode goes to the replay as an actor writes it, with a uniform search
   policy over the legal actions and a zero root value. `on_decision(timestep)` sees every
-  timestep an action is chosen at. Legal actions are an observation's 'legal_actions' mask
-  (board games), else every action.
+  timestep an action is chosen at. Legal actions are an observation's legal-action mask
+  (`environments.specs.legal_actions`: board games), else every action.
   """
   import numpy as np  # pylint: disable=g-import-not-at-top
+  from environments import specs as environment_specs  # pylint: disable=g-import-not-at-top
   num_actions = environment.action_spec().num_values
   timestep = environment.reset()
   if adder is not None:
@@ -82,9 +83,8 @@ def play_random_episode(environment, rng, adder=None,
   steps = 0
   while not timestep.last():
     observation = timestep.observation
-    legal = (np.flatnonzero(observation['legal_actions'])
-             if isinstance(observation, dict) and 'legal_actions' in observation
-             else np.arange(num_actions))
+    mask = environment_specs.legal_actions(observation)
+    legal = np.flatnonzero(mask) if mask is not None else np.arange(num_actions)
     if on_decision is not None:
       on_decision(timestep)
     action = np.int32(rng.choice(legal))

@@ -18,7 +18,6 @@ Outputs: progress lines; Acme CSV logs, the learner's checkpoint (for `bench.pla
 and learning_curve.png under `--output_dir`; with `--json`, the last stdout line is a JSON summary.
 """
 
-import dataclasses
 import json
 import os
 import time
@@ -43,7 +42,7 @@ def learn(args, output_dir: str):
   config = config_lib.board_game(args.game)
   overrides = {'num_simulations': args.num_simulations,
                'num_exploration_moves': args.num_exploration_moves}
-  config = dataclasses.replace(
+  config = config_lib.with_overrides(
       config, **{name: value for name, value in overrides.items() if value is not None})
   agent, loop, evaluator = harness.make_self_play(
       f'openspiel:{args.game}', config, args.num_envs or config.envs_per_actor, args.eval_games,

@@ -66,7 +66,7 @@ def make_actor(game: str, num_games: int, run_dir: Optional[str], seed: int):
     path, learner_steps = restore_network(network, run_dir)
     origin = f'agent: {path} (learner step {learner_steps})'
   actor = builder.make_actor(network, num_environments=num_games, greedy=True, seed=seed)
-  return actor, f'{origin}, {builder.config.num_simulations} simulations per move, greedy'
+  return actor, f'{origin}, {builder.config.search.num_simulations} simulations per move, greedy'
 
 
 def define_flags() -> None:

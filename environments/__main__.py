@@ -11,6 +11,7 @@ from absl import flags
 from dm_env import specs
 
 from environments import make_environment
+from environments import specs as environment_specs
 
 _ENV = flags.DEFINE_string('env', 'gym:CartPole-v1', 'Environment id, e.g. gym:CartPole-v1, atari:Pong, openspiel:tic_tac_toe.')
 _EPISODES = flags.DEFINE_integer('episodes', 3, 'Number of episodes to play.', lower_bound=1)
@@ -26,8 +27,9 @@ def main(_):
     timestep = environment.reset()
     while not timestep.last():
       observation = timestep.observation
-      if isinstance(observation, dict) and 'legal_actions' in observation:  # Board games: legal moves only.
-        action = rng.choice(np.flatnonzero(observation['legal_actions']))
+      mask = environment_specs.legal_actions(observation)
+      if mask is not None:  # Board games: legal moves only.
+        action = rng.choice(np.flatnonzero(mask))
       elif isinstance(action_spec, specs.DiscreteArray):
         action = rng.integers(action_spec.num_values)
       else:  # Continuous: uniform within the bounds.

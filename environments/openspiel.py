@@ -108,11 +108,14 @@ class OpenSpielEnvironment(environment_specs.DiscreteActionSpecs, dm_env.Environ
     mask = np.zeros((self._num_actions,), np.float32)
     if not self._state.is_terminal():
       mask[self._state.legal_actions()] = 1.0
-    return {'board': board, 'legal_actions': mask, 'to_play': np.int32(self._to_play)}
+    return {environment_specs.BOARD: board, environment_specs.LEGAL_ACTIONS: mask,
+            environment_specs.TO_PLAY: np.int32(self._to_play)}
 
   def observation_spec(self) -> Dict[str, specs.Array]:
+    board, legal, to_play = (environment_specs.BOARD, environment_specs.LEGAL_ACTIONS,
+                             environment_specs.TO_PLAY)
     return {
-        'board': specs.Array(self._board_shape, np.float32, name='board'),
-        'legal_actions': specs.BoundedArray((self._num_actions,), np.float32, 0.0, 1.0, name='legal_actions'),
-        'to_play': specs.BoundedArray((), np.int32, 0, 1, name='to_play'),
+        board: specs.Array(self._board_shape, np.float32, name=board),
+        legal: specs.BoundedArray((self._num_actions,), np.float32, 0.0, 1.0, name=legal),
+        to_play: specs.BoundedArray((), np.int32, 0, 1, name=to_play),
     }

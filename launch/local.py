@@ -15,16 +15,17 @@ import faulthandler
 import os
 import sys
 import time
-from typing import Optional
+from typing import Any, Optional
 
 import launchpad as lp
 from absl import app
 from absl import flags
 from acme import specs
 
+from agents.muzero import arena
 from agents.muzero import canonical
 from agents.muzero import config as config_lib
-from environments import openspiel
+from environments import specs as environment_specs
 from environments import opponents
 from launch import curves
 from launch import monitor as monitor_lib
@@ -87,8 +88,9 @@ _REPLAY_CHECKPOINT_PERIOD_S = flags.DEFINE_float(
     'replay_checkpoint_period_s', 300.0, 'Seconds between periodic checkpoints of the replay (with '
     'the counter); after a hard kill, --resume loses at most the items inserted in one period.')
 _CONFIG_OVERRIDES = flags.DEFINE_string(
-    'config_overrides', '', "Preset fields to change, e.g. 'td_steps=10,target_update_period=100' "
-    "(network fields as network.<name>); applied after --envs_per_actor and --num_simulations.")
+    'config_overrides', '', "Preset fields to change, e.g. 'td_steps=10,num_simulations=8' (search "
+    "fields as <name> or search.<name>, network fields as network.<name>; "
+    "agents.muzero.config.with_overrides); applied after --envs_per_actor and --num_simulations.")
 _PRIVATE_NETWORK = flags.DEFINE_bool(
     'private_network', True, 'Run local launches in a network namespace of their own whose only '
     'interface is loopback, so that no server of the run is reachable from elsewhere (see '
@@ -101,10 +103,13 @@ class FlagError(ValueError):
 
 
 def make_config(preset: str, environment_id: str, atari_size: Optional[str] = None,
-                continuous_actions: bool = False) -> config_lib.MuZeroConfig:
-  """The agent preset for --config (auto: board games by 'openspiel:', Atari by 'atari:',
-  continuous_control (Sampled MuZero) when the environment's actions are continuous, and the
-  cartpole preset, a small MLP on the flattened observation, for other 'gym:' and 'python:').
+                continuous_actions: bool = False, two_player: bool = False
+                ) -> config_lib.MuZeroConfig:
+  """The agent preset for --config (auto: board_game for a two-player game, which the
+  environment spec says (`environments.specs.is_two_player`, passed as `two_player`), Atari by
+  'atari:', continuous_control (Sampled MuZero) when the environment's actions are continuous,
+  and the cartpole preset, a small MLP on the flattened observation, for other 'gym:' and
+  'python:').
 
   `atari_size` (--atari_size) picks the size of the atari preset and is refused with any other.
   """
@@ -112,14 +117,15 @@ def make_config(preset: str, environment_id: str, atari_size: Optional[str] = No
     raise FlagError(f'--config={preset!r} is not allowed; allowed: {", ".join(CONFIGS)}.')
   prefix, _, name = environment_id.partition(':')
   if preset == 'auto':
-    preset = {'openspiel': 'board_game', 'atari': 'atari'}.get(
+    preset = 'board_game' if two_player else {'atari': 'atari'}.get(
         prefix, 'continuous_control' if continuous_actions else 'cartpole')
   if atari_size is not None and preset != 'atari':
     raise FlagError(f'--atari_size={atari_size!r} applies to the atari preset only, not to '
                     f'--config={preset} (for --env={environment_id!r}).')
   if preset == 'board_game':
     if prefix != 'openspiel':
-      raise FlagError(f'--config=board_game needs an openspiel:... --env, not {environment_id!r}.')
+      raise FlagError(f'--config=board_game needs an openspiel:... --env (the preset reads the '
+                      f'game\'s length and moves from OpenSpiel), not {environment_id!r}.')
     return config_lib.board_game(name)
   if preset == 'atari':
     if prefix != 'atari':
@@ -203,17 +209,17 @@ def check_resumed_run(run_dir: str, environment_id: str, config: config_lib.MuZe
         'choose another --run_dir.')
 
 
-def check_eval_opponent(opponent: str, environment_id: str, config: config_lib.MuZeroConfig):
-  """Raises FlagError unless the evaluator can play `opponent` in this environment; made here
-  (minimax solves its game, quickly for the games it takes) so that a bad one stops the launch."""
+def check_eval_opponent(opponent: str, environment_id: str, game: Optional[Any]):
+  """Raises FlagError unless the evaluator can play `opponent` in `game` (None: a single-player
+  environment); made here (minimax solves its game, quickly for the games it takes) so that a bad
+  one stops the launch."""
   if opponent == 'random':
     return
-  if not config.two_player:
+  if game is None:
     raise FlagError(f'--eval_opponent={opponent!r} applies to two-player board games only; '
                     f'--env={environment_id!r} is not one; allowed here: random.')
   try:
-    opponents.make_opponent(opponent, openspiel.load_two_player_game(
-        environment_id.partition(':')[2]))
+    opponents.make_opponent(opponent, game)
   except ValueError as error:
     raise FlagError(f'--eval_opponent={opponent!r}: {error}') from error
 
@@ -252,19 +258,24 @@ def settings_from_flags():
     environment = factory(_SEED.value)
     # The spec the agent would use, made here so that one it cannot take stops the launch.
     agent_spec = canonical.canonical_spec(specs.make_environment_spec(environment))
+    two_player = environment_specs.is_two_player(agent_spec.observations)
+    # The evaluator's matches need the pyspiel game.
+    game = arena.game_of(environment) if two_player else None
     environment.close()
   except (ValueError, TypeError) as error:
     raise FlagError(f'--env={_ENV.value!r}: {error}') from error
   continuous_actions = canonical.is_continuous(agent_spec.actions)
-  config = make_config(_CONFIG.value, _ENV.value, _ATARI_SIZE.value, continuous_actions)
-  overrides = {'envs_per_actor': _ENVS_PER_ACTOR.value, 'num_simulations': _NUM_SIMULATIONS.value}
-  config = config_lib.dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+  config = make_config(_CONFIG.value, _ENV.value, _ATARI_SIZE.value, continuous_actions,
+                       two_player)
+  flag_values = {'envs_per_actor': _ENVS_PER_ACTOR.value, 'num_simulations': _NUM_SIMULATIONS.value}
+  config = config_lib.with_overrides(
+      config, **{name: value for name, value in flag_values.items() if value is not None})
   try:
     config = config_lib.with_overrides(config, _CONFIG_OVERRIDES.value)
   except ValueError as error:
     raise FlagError(f'--config_overrides: {error}' if _CONFIG_OVERRIDES.value else str(error)) from error
   config = _with_reanalyze_fraction(config)
-  check_eval_opponent(_EVAL_OPPONENT.value, _ENV.value, config)
+  check_eval_opponent(_EVAL_OPPONENT.value, _ENV.value, game)
   if continuous_actions and config.reanalyze:
     raise FlagError(f'reanalyze_fraction={config.reanalyze_fraction:g} with continuous actions '
                     f'(--env={_ENV.value!r}) is not supported yet: reanalysis does not search over '
@@ -346,8 +357,8 @@ def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_
   reanalyzers = (f', {settings.num_reanalyzers} reanalyzers ({config.reanalyze_fraction:g} of '
                  'every batch)' if settings.num_reanalyzers else '')
   print(f'MuZero on {description}: {settings.num_actors} actors x {config.envs_per_actor} '
-        f'environments{reanalyzers}, {config.num_simulations} simulations, run_dir {run_dir} '
-        f'({launch_type})', flush=True)
+        f'environments{reanalyzers}, {config.search.num_simulations} simulations, run_dir '
+        f'{run_dir} ({launch_type})', flush=True)
   manager = lp.launch(program, launch_type=launch_type,
                       local_resources=resources.local_resources() if launch_type == 'local_mp' else None,
                       terminal='output_to_files' if launch_type == 'local_mp' else None)

@@ -25,7 +25,6 @@ from agents.muzero import builder as builder_lib
 from agents.muzero import config as config_lib
 from agents.muzero import learning
 from agents.muzero import loggers as loggers_lib
-from environments import openspiel
 from environments import opponents
 from environments import wrapper
 from launch import pinned_stack
@@ -445,10 +444,9 @@ class EvaluatorNode:
   adder) of `num_episodes` environments; the mean result is the program's evaluation return.
 
   - Single-player environments: one greedy episode per environment; the mean return.
-  - Board games, recognised by the factory making an `OpenSpielEnvironment` (which also gives
-    the pyspiel game the opponent needs; a 'legal_actions' observation key would not tell a
-    two-player game from a one-player game with illegal moves): self-play returns say nothing
-    (one side always wins), so the agent plays `num_episodes` games against `opponent` (one of
+  - Two-player games (`MuZeroBuilder.two_player`, from the environment spec; `arena.game_of`
+    gives the pyspiel game the opponent needs): self-play returns say nothing (one side always
+    wins), so the agent plays `num_episodes` games against `opponent` (one of
     `environments.opponents.OPPONENTS`; a uniformly random player by default) through
     `agents.muzero.arena`, half as first and half as second player, and the evaluation return is
     its mean score (+1 win, 0 draw, -1 loss). So `--target_eval_return` and the progress line
@@ -463,8 +461,8 @@ class EvaluatorNode:
     limit_threads(num_threads)
     builder = builder_lib.MuZeroBuilder(config, environment_spec)
     self._environments = [environment_factory(10**6 + seed + index) for index in range(num_episodes)]
-    board_game = isinstance(self._environments[0], openspiel.OpenSpielEnvironment)
-    self._game = self._environments[0].game if board_game else None
+    board_game = builder.two_player
+    self._game = arena.game_of(self._environments[0]) if board_game else None
     self._opponent = opponents.make_opponent(opponent, self._game, seed) if board_game else None
     self._opponent_name = opponent
     self._actor = builder.make_actor(builder.make_network(), None, variable_source=variable_server,

@@ -8,17 +8,22 @@ TensorFlow with an error that names neither, or, worse, go on training on data m
 setting.
 
 What may differ on resume (`RESUMABLE_FIELDS`): how much compute acting and sampling get
-(`envs_per_actor` and `num_simulations`, flags of their own, `variable_update_period`,
+(`envs_per_actor` and `search.num_simulations`, flags of their own, `variable_update_period`,
 `prefetch_size`, `num_parallel_calls`), and the two remedies a learner stopped by a non-finite
 loss names (`learning_rate`, `max_gradient_norm`; `agents.muzero.learning`), so that a diverged
 run can go on from its last good checkpoint. Everything else is refused: the replay signature
 (unroll_steps, td_steps, and which columns exist: target network, consistency loss,
 reanalysis), the shapes of the network, the consistency heads and the optimizer's slots, the
-replay table's settings, and what the stored values mean (discount, two_player, the supports).
+replay table's settings, and what the stored values mean (discount, the supports; whether the
+game has two players is the environment's, which `--env` pins).
 Fields that could be argued safe one by one (the search's noise, the temperature schedule)
 stay refused too: a run resumed with them is a different experiment, better started in a new run
 directory. Flags that are not config (`--max_seconds`, `--num_actors`, `--seed`, ...) are not
-recorded.
+recorded, nor are the search fields the agent sets for every search
+(`agents.muzero.config.AGENT_SET_SEARCH_FIELDS`, always SearchConfig's defaults in a config).
+Field names are those of `--config_overrides`, nested ones dotted (`search.num_simulations`,
+`network.channels`); a record written before the search settings were nested names them flat
+(`num_simulations`): `read` refuses it with a message saying so.
 """
 
 import dataclasses
@@ -31,7 +36,7 @@ from launch import status as status_lib
 
 RUN_FILE = 'run.json'
 # Config fields a resumed run may change (see the module docstring).
-RESUMABLE_FIELDS = ('envs_per_actor', 'num_simulations', 'variable_update_period',
+RESUMABLE_FIELDS = ('envs_per_actor', 'search.num_simulations', 'variable_update_period',
                     'prefetch_size', 'num_parallel_calls', 'learning_rate', 'max_gradient_norm')
 # The name of the environment id among the differences, as its flag.
 ENVIRONMENT = '--env'
@@ -56,8 +61,10 @@ class Difference(NamedTuple):
 
 def make_record(environment_id: str, config: config_lib.MuZeroConfig) -> Dict[str, Any]:
   """The record of a run, as it reads back from JSON (tuples are lists)."""
-  return json.loads(json.dumps({'environment': environment_id,
-                                'config': dataclasses.asdict(config)}))
+  recorded = dataclasses.asdict(config)
+  for field in config_lib.AGENT_SET_SEARCH_FIELDS:
+    del recorded['search'][field]
+  return json.loads(json.dumps({'environment': environment_id, 'config': recorded}))
 
 
 def write(run_dir: str, environment_id: str, config: config_lib.MuZeroConfig) -> str:
@@ -71,7 +78,8 @@ def read(run_dir: str) -> Optional[Dict[str, Any]]:
   """The record in `run_dir`, or None when there is none (a run made before records existed).
 
   Raises:
-    ValueError: the file is not a record (not JSON, or without 'environment' and 'config').
+    ValueError: the file is not a record (not JSON, or without 'environment' and 'config'), or
+      one written before the search settings were nested (no 'search' in its config).
   """
   path = os.path.join(run_dir, RUN_FILE)
   if not os.path.exists(path):
@@ -85,6 +93,11 @@ def read(run_dir: str) -> Optional[Dict[str, Any]]:
       or 'environment' not in record):
     raise ValueError(f'{path} is not a run record: it needs an "environment" and a "config" '
                      'object.')
+  if not isinstance(record['config'].get('search'), dict):
+    raise ValueError(f'{path} was written before the search settings were nested in the config '
+                     '(it names num_simulations where this code has search.num_simulations), so '
+                     'this code cannot check a resume against it; start a new --run_dir, or '
+                     'resume with the code that made the run.')
   return record
 
 

@@ -3,6 +3,8 @@
 import dataclasses
 from typing import Tuple
 
+import validation
+
 TORSOS = ('auto', 'mlp', 'resnet', 'board')
 
 
@@ -58,23 +60,18 @@ class NetworkConfig:
   head_hidden_size: int = 256
 
   def __post_init__(self):
-    if self.torso not in TORSOS:
-      raise ValueError(f'NetworkConfig.torso={self.torso!r} is not allowed; allowed: {TORSOS}.')
+    owner = 'NetworkConfig'
+    validation.check_choice(owner, 'torso', self.torso, TORSOS)
     for field in ('value_support_size', 'reward_support_size'):
       size = getattr(self, field)
-      if not isinstance(size, int) or size < 3 or size % 2 == 0:
-        raise ValueError(f'NetworkConfig.{field}={size!r} is not allowed; it must be an odd int >= 3 '
-                         '(2S + 1 bins for the integers -S..S).')
+      if isinstance(size, bool) or not isinstance(size, int) or size < 3 or size % 2 == 0:
+        validation.fail(owner, field, size, 'an odd int >= 3 (2S + 1 bins for the integers -S..S)')
     for field in ('latent_size', 'mlp_width', 'channels', 'downsample_channels', 'head_channels',
                   'head_hidden_size'):
-      value = getattr(self, field)
-      if not isinstance(value, int) or value < 1:
-        raise ValueError(f'NetworkConfig.{field}={value!r} is not allowed; it must be an int >= 1.')
+      validation.check_int(owner, field, getattr(self, field), 1)
     for field in ('mlp_num_blocks', 'num_blocks', 'prediction_num_blocks'):
-      value = getattr(self, field)
-      if not isinstance(value, int) or value < 0:
-        raise ValueError(f'NetworkConfig.{field}={value!r} is not allowed; it must be an int >= 0.')
+      validation.check_int(owner, field, getattr(self, field), 0)
     blocks = self.downsample_blocks
-    if (len(blocks) != 3 or not all(isinstance(count, int) and count >= 0 for count in blocks)):
-      raise ValueError(f'NetworkConfig.downsample_blocks={blocks!r} is not allowed; it must be three '
-                       'ints >= 0.')
+    if (not isinstance(blocks, (tuple, list)) or len(blocks) != 3
+        or not all(isinstance(count, int) and count >= 0 for count in blocks)):
+      validation.fail(owner, 'downsample_blocks', blocks, 'three ints >= 0')

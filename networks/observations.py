@@ -20,6 +20,8 @@ from dm_env import specs
 
 from networks import action_encoding
 
+# A two-player game's observation entries, named in `environments.specs` (BOARD, TO_PLAY), which
+# this package may not import; tests/networks/test_observations.py keeps the names equal.
 BOARD_KEY = 'board'
 TO_PLAY_KEY = 'to_play'
 FRAMES_KEY = 'frames'

@@ -4,6 +4,8 @@ import dataclasses
 import math
 from typing import Optional, Tuple
 
+import validation
+
 # Q of unvisited children in pUCT. 'minimum' is the paper's pseudocode: such a child scores 0
 # after min-max normalisation, i.e. as the worst Q (with known bounds [-1, 1], a loss). With few
 # simulations that makes the search follow the prior's first choice and hardly try the others.
@@ -74,55 +76,26 @@ class SearchConfig:
   gumbel_c_scale: float = 1.0
 
   def __post_init__(self):
+    owner = 'SearchConfig'
     for field in ('num_simulations', 'max_num_considered_actions'):
-      value = getattr(self, field)
-      if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f'SearchConfig.{field} must be an int, got {value!r} '
-                        f'({type(value).__name__}).')
-      if value < 1:
-        raise ValueError(f'SearchConfig.{field} = {value} is out of range; '
-                         f'allowed: {field} >= 1.')
-    _check_range('discount', self.discount, 0.0, 1.0)
-    _check_positive('pb_c_init', self.pb_c_init)
-    _check_positive('pb_c_base', self.pb_c_base)
-    _check_positive('dirichlet_alpha', self.dirichlet_alpha)
-    _check_range('dirichlet_fraction', self.dirichlet_fraction, 0.0, 1.0)
-    _check_range('gumbel_c_visit', self.gumbel_c_visit, 0.0, math.inf)
-    _check_positive('gumbel_c_scale', self.gumbel_c_scale)
-    if not (_is_finite_number(self.temperature) and self.temperature >= 0):
-      raise ValueError(f'SearchConfig.temperature = {self.temperature!r} is out of range; '
-                       'allowed: finite temperature >= 0.')
-    if self.unvisited_q not in UNVISITED_Q:
-      raise ValueError(f'SearchConfig.unvisited_q = {self.unvisited_q!r} is not allowed; '
-                       f'allowed: {UNVISITED_Q}.')
-    if self.search_policy not in SEARCH_POLICIES:
-      raise ValueError(f'SearchConfig.search_policy = {self.search_policy!r} is not allowed; '
-                       f'allowed: {SEARCH_POLICIES}.')
+      validation.check_int(owner, field, getattr(self, field), 1)
+    for field, low, low_open in (('discount', 0.0, False), ('dirichlet_fraction', 0.0, False),
+                                 ('pb_c_init', 0.0, True), ('pb_c_base', 0.0, True),
+                                 ('dirichlet_alpha', 0.0, True), ('gumbel_c_visit', 0.0, False),
+                                 ('gumbel_c_scale', 0.0, True), ('temperature', 0.0, False)):
+      high = 1.0 if field in ('discount', 'dirichlet_fraction') else math.inf
+      validation.check_number(owner, field, getattr(self, field), low, high, low_open=low_open,
+                              high_open=high == math.inf)
+    validation.check_choice(owner, 'unvisited_q', self.unvisited_q, UNVISITED_Q)
+    validation.check_choice(owner, 'search_policy', self.search_policy, SEARCH_POLICIES)
     for flag in ('add_noise', 'two_player'):
-      if not isinstance(getattr(self, flag), bool):
-        raise TypeError(f'SearchConfig.{flag} must be a bool, got {getattr(self, flag)!r}.')
+      validation.check_bool(owner, flag, getattr(self, flag))
     if self.value_bounds is not None:
-      bounds = tuple(self.value_bounds)
-      if (len(bounds) != 2 or not all(_is_finite_number(bound) for bound in bounds) or
-          not bounds[0] < bounds[1]):
-        raise ValueError(f'SearchConfig.value_bounds = {self.value_bounds!r} is invalid; allowed: '
-                         'None or (minimum, maximum) with finite minimum < maximum.')
+      bounds = self.value_bounds
+      if (not isinstance(bounds, (tuple, list)) or len(bounds) != 2
+          or not all(validation.is_finite_number(bound) for bound in bounds)
+          or not bounds[0] < bounds[1]):
+        validation.fail(owner, 'value_bounds', bounds,
+                        'None or (minimum, maximum) with finite minimum < maximum')
       # A tuple, whatever sequence was given, keeps the config hashable (it keys the cache).
       object.__setattr__(self, 'value_bounds', (float(bounds[0]), float(bounds[1])))
-
-
-def _is_finite_number(value: object) -> bool:
-  return (isinstance(value, (int, float)) and not isinstance(value, bool) and
-          math.isfinite(value))
-
-
-def _check_range(name: str, value: object, minimum: float, maximum: float) -> None:
-  if not (_is_finite_number(value) and minimum <= value <= maximum):
-    raise ValueError(f'SearchConfig.{name} = {value!r} is out of range; '
-                     f'allowed: {minimum} <= {name} <= {maximum}.')
-
-
-def _check_positive(name: str, value: object) -> None:
-  if not (_is_finite_number(value) and value > 0):
-    raise ValueError(f'SearchConfig.{name} = {value!r} is out of range; '
-                     f'allowed: finite {name} > 0.')

@@ -21,6 +21,7 @@ leaves, reward, discount) before anything uses it: a NaN stored in the replay wo
 learner's loss and, without that check, its weights; the error names the environment instead.
 """
 
+import dataclasses
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -39,23 +40,17 @@ from agents.muzero import config as config_lib
 from agents.muzero import keyed_random
 from agents.muzero import replay
 from agents.muzero import sampled
+from environments import specs as environment_specs
 from networks import observations as observations_lib
 
-LEGAL_ACTIONS_KEY = 'legal_actions'
-
-
-def make_search_config(config: config_lib.MuZeroConfig, greedy: bool = False) -> search.SearchConfig:
-  """The search settings of `config`; `greedy` (evaluation) turns off the root noise (Dirichlet,
-  or Gumbel's)."""
-  return search.SearchConfig(
-      num_simulations=config.num_simulations, discount=config.discount,
-      pb_c_init=config.pb_c_init, pb_c_base=config.pb_c_base,
-      dirichlet_alpha=config.dirichlet_alpha, dirichlet_fraction=config.dirichlet_fraction,
-      add_noise=not greedy, two_player=config.two_player,
-      value_bounds=tuple(config.value_bounds) if config.value_bounds is not None else None,
-      temperature=0.0, unvisited_q=config.unvisited_q, search_policy=config.search_policy,
-      max_num_considered_actions=config.max_num_considered_actions,
-      gumbel_c_visit=config.gumbel_c_visit, gumbel_c_scale=config.gumbel_c_scale)
+def make_search_config(config: config_lib.MuZeroConfig, two_player: bool,
+                       greedy: bool = False) -> search.SearchConfig:
+  """The compiled search's settings: `config.search` with the fields the agent sets
+  (`config_lib.AGENT_SET_SEARCH_FIELDS`): the config's discount, `two_player` (the environment
+  spec's), no root noise (Dirichlet, or Gumbel's) when `greedy` (evaluation), and temperature 0,
+  which every call overrides with the schedule's."""
+  return dataclasses.replace(config.search, discount=config.discount, two_player=two_player,
+                             add_noise=not greedy, temperature=0.0)
 
 
 def stack_observations(observations: Sequence[Any]) -> Any:
@@ -117,7 +112,9 @@ class MuZeroActor(core.Actor):
                wait_for_variables: bool = True,
                action_dtype=np.int32,
                environment_name: Optional[str] = None,
-               action_spec: Optional[Any] = None):
+               action_spec: Optional[Any] = None,
+               *,
+               two_player: bool):
     """Makes the actor.
 
     Args:
@@ -136,6 +133,8 @@ class MuZeroActor(core.Actor):
         timestep raises; None names them by index only.
       action_spec: the environment's continuous action spec (bounds and dtype of the actions
         returned); needed when the network takes continuous actions, else unused.
+      two_player: the environment is a two-player game (`environments.specs.is_two_player` of
+        its spec; the builder passes it): the search flips the sign of values every ply.
     """
     self._network = network
     self._config = config.validate()
@@ -156,9 +155,9 @@ class MuZeroActor(core.Actor):
       self._sampled_search = sampled.SampledSearch(
           network, sampled.SquashedGaussianProposal(network.action_size,
                                                     config.root_proposal_std_scale),
-          config.num_sampled_actions, make_search_config(config, greedy))
+          config.num_sampled_actions, make_search_config(config, two_player, greedy))
     else:
-      self._search = search.SearchFn(network, make_search_config(config, greedy))
+      self._search = search.SearchFn(network, make_search_config(config, two_player, greedy))
     self._value_fn = tf.function(lambda observation: network.initial_inference(observation).value)
     self._seed = int(seed)
     self._num_searches = 0
@@ -215,8 +214,9 @@ class MuZeroActor(core.Actor):
           0.0 if temperatures is None else temperatures)
       self.last_sampled_actions = sampled_actions.numpy()
       return tree.map_structure(lambda x: x.numpy(), output)
-    if isinstance(batch, dict) and LEGAL_ACTIONS_KEY in batch:
-      legal_actions = np.asarray(batch[LEGAL_ACTIONS_KEY]) > 0.5
+    legal_actions = environment_specs.legal_actions(batch)
+    if legal_actions is not None:
+      legal_actions = np.asarray(legal_actions) > 0.5
       none_legal = ~legal_actions.any(axis=1)
       if none_legal.any():
         if not final_rows_allowed:

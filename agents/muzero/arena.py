@@ -69,6 +69,22 @@ class MatchResult:
     return '\n'.join(lines)
 
 
+def game_of(environment: Any) -> pyspiel.Game:
+  """The pyspiel game an environment of a two-player game plays, for the fixed opponents.
+
+  Raises:
+    ValueError: `environment` does not say which pyspiel game it plays (a `game` attribute, as
+      `environments.openspiel.OpenSpielEnvironment` has); the fixed opponents play only those.
+  """
+  game = getattr(environment, 'game', None)
+  if not isinstance(game, pyspiel.Game):
+    raise ValueError(f'{type(environment).__name__} is a two-player game without a pyspiel game; '
+                     'matches against fixed opponents (the evaluation of two-player games) need '
+                     'an environment with a `game` attribute holding its pyspiel.Game, such as '
+                     'the openspiel:... environments (environments.openspiel).')
+  return game
+
+
 def play_games(actor: Any, game: Union[str, pyspiel.Game], opponent: opponents_lib.Player,
                num_games: int,
                should_stop: Optional[Callable[[], bool]] = None) -> Optional[MatchResult]:

@@ -22,6 +22,7 @@ from agents.muzero import config as config_lib
 from agents.muzero import learning
 from agents.muzero import reanalyze
 from agents.muzero import replay
+from environments import specs as environment_specs
 
 TABLE = acme_adders.DEFAULT_PRIORITY_TABLE
 
@@ -43,6 +44,8 @@ class MuZeroBuilder:
       raise ValueError(f'MuZeroConfig.reanalyze_fraction={self._config.reanalyze_fraction} with '
                        f'continuous actions ({environment_spec.actions}) is not supported yet: '
                        'reanalysis does not search over stored sampled actions; allowed: 0.')
+    # The one answer to "is this a two-player game?", handed to everything built here.
+    self._two_player = environment_specs.is_two_player(self._spec.observations)
     self._action_dtype = environment_spec.actions.dtype
     self._environment_actions = environment_spec.actions
     self._table = table
@@ -50,6 +53,11 @@ class MuZeroBuilder:
   @property
   def config(self) -> config_lib.MuZeroConfig:
     return self._config
+
+  @property
+  def two_player(self) -> bool:
+    """Whether the environment is a two-player game (`environments.specs.is_two_player`)."""
+    return self._two_player
 
   @property
   def table(self) -> str:
@@ -122,7 +130,7 @@ class MuZeroBuilder:
     config = self._config
     return replay.ReplayWriter(replay_client, self._table, self.layout,
                                initial_priority=config.initial_priority, discount=config.discount,
-                               two_player=config.two_player,
+                               two_player=self._two_player,
                                priority_epsilon=config.priority_epsilon,
                                observation_spec=self._spec.observations)
 
@@ -178,7 +186,7 @@ class MuZeroBuilder:
                                  seed=seed, wait_for_variables=wait_for_variables,
                                  action_dtype=self._action_dtype,
                                  action_spec=self._environment_actions,
-                                 environment_name=environment_name)
+                                 environment_name=environment_name, two_player=self._two_player)
 
   def make_learner(self, network: networks.MuZeroNetwork, dataset,
                    replay_client: Optional[reverb.Client] = None,
@@ -195,4 +203,5 @@ class MuZeroBuilder:
                                   table=self._table, counter=counter, logger=logger,
                                   checkpoint_directory=checkpoint_directory, device=device,
                                   target_network=target_network,
-                                  reanalyzed_dataset=reanalyzed_dataset)
+                                  reanalyzed_dataset=reanalyzed_dataset,
+                                  two_player=self._two_player)

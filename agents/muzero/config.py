@@ -9,15 +9,25 @@ import ast
 import dataclasses
 import math
 import re
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
+import validation
 from networks import NetworkConfig
-from search.config import SEARCH_POLICIES, UNVISITED_Q
+from search.config import SearchConfig
 
 # MuZeroConfig.initial_priority values (see agents.muzero.replay).
 INITIAL_PRIORITIES = ('max', 'search')
 
 OPTIMIZERS = ('sgd', 'adam')
+
+# SearchConfig fields the agent sets for every search, not the config, and where from (see
+# MuZeroConfig.search).
+AGENT_SET_SEARCH_FIELDS = {
+    'discount': 'MuZeroConfig.discount',
+    'two_player': 'the environment spec (environments.specs.is_two_player)',
+    'add_noise': 'on for acting, off for greedy evaluation',
+    'temperature': 'temperature_schedule and num_exploration_moves, move by move',
+}
 
 # Paper (pseudocode `make_go_config`, `make_chess_config`, `make_shogi_config`): Dirichlet alpha
 # per game, roughly inversely proportional to the number of legal moves (AlphaZero). Go's 0.03 is
@@ -44,28 +54,17 @@ class MuZeroConfig:
     unroll_steps: K, the number of dynamics steps the learner unrolls per sample (paper: 5).
     td_steps: n of the n-step value target z_t = sum_{i<n} gamma^i u_{t+i} + gamma^n v_{t+n}
       (paper, Atari: 10; board games: up to the end of the game).
-    two_player: whether the environment is a two-player zero-sum game whose rewards are from the
-      point of view of the player who moved and whose values are from the point of view of the
-      player to move; value targets then flip sign every ply.
-    num_simulations: search simulations per move (paper: 50 for Atari, 800 for board games).
-    pb_c_init: c1 of the pUCT rule (paper: 1.25).
-    pb_c_base: c2 of the pUCT rule (paper: 19652).
-    dirichlet_alpha: concentration of the Dirichlet noise added to the root prior (paper, Atari:
-      0.25; chess 0.3, shogi 0.15, Go 0.03).
-    dirichlet_fraction: weight of that noise in the root prior (paper: 0.25).
-    value_bounds: known (min, max) of values, used by the search instead of the min-max seen in
-      the tree; None when unknown (paper: known only for board games, [-1, 1]).
-    unvisited_q: the Q pUCT gives a child not visited yet: 'minimum' (paper: 0 after
-      normalisation, the worst) or 'parent' (the parent's network value); see
-      `search.config.UNVISITED_Q`.
-    search_policy: 'muzero' (pUCT, Dirichlet noise, visit counts as the policy target, actions
-      sampled from the visits at the temperature) or 'gumbel' (Gumbel MuZero, Danihelka et al.
-      2022: Gumbel-top-k and sequential halving at the root, the improved policy as the target,
-      and the action sequential halving chose; the temperature schedule and Dirichlet noise do
-      not apply, evaluation plays without the Gumbel noise); see `search.gumbel`.
-    max_num_considered_actions: Gumbel: root actions compared by sequential halving (paper: 16).
-    gumbel_c_visit: Gumbel: c_visit of sigma(q) = (c_visit + max N) c_scale q (paper: 50).
-    gumbel_c_scale: Gumbel: c_scale of sigma (paper: 1.0).
+    search: the search's settings (`search.SearchConfig`): simulations per move (paper: 50
+      for Atari, 800 for board games), the pUCT constants c1 = 1.25 and c2 = 19652, the root's
+      Dirichlet noise (Atari: alpha 0.25; chess 0.3, shogi 0.15, Go 0.03; fraction 0.25), known
+      value bounds (board games: [-1, 1]), `unvisited_q`, `search_policy` ('muzero' or
+      'gumbel', Gumbel MuZero, Danihelka et al. 2022: the temperature schedule and Dirichlet
+      noise do not apply) and Gumbel's constants. Four of its fields are not set here, since
+      the agent knows them for each search (`AGENT_SET_SEARCH_FIELDS`): `discount` is
+      `MuZeroConfig.discount`, which the value targets share; `two_player` is a fact of the
+      environment spec (`environments.specs.is_two_player`); `add_noise` is off for greedy
+      evaluation only; `temperature` comes from `temperature_schedule` move by move. They stay
+      at SearchConfig's defaults (`validate` refuses others) and run.json does not record them.
     temperature_schedule: ((learner_step, temperature), ...) sorted by step: from each step on,
       actors sample actions with probability proportional to visit_count^(1 / temperature)
       (paper, Atari: 1.0 until 500k learner steps, 0.5 until 750k, then 0.25). A temperature of 0
@@ -149,18 +148,7 @@ class MuZeroConfig:
   discount: float = 0.997
   unroll_steps: int = 5
   td_steps: int = 10
-  two_player: bool = False
-  num_simulations: int = 50
-  pb_c_init: float = 1.25
-  pb_c_base: float = 19652.0
-  dirichlet_alpha: float = 0.25
-  dirichlet_fraction: float = 0.25
-  value_bounds: Optional[Tuple[float, float]] = None
-  unvisited_q: str = 'minimum'
-  search_policy: str = 'muzero'
-  max_num_considered_actions: int = 16
-  gumbel_c_visit: float = 50.0
-  gumbel_c_scale: float = 1.0
+  search: SearchConfig = dataclasses.field(default_factory=SearchConfig)
   temperature_schedule: Tuple[Tuple[int, float], ...] = ((0, 1.0), (500_000, 0.5), (750_000, 0.25))
   num_exploration_moves: Optional[int] = None
   envs_per_actor: int = 16
@@ -231,80 +219,54 @@ class MuZeroConfig:
         learner_step / self.learning_rate_decay_steps)
 
   def validate(self) -> 'MuZeroConfig':
-    """Raises ValueError naming the field, its bad value and the allowed range; returns self."""
+    """Raises ValueError naming the field, its bad value and the allowed range; returns self.
+
+    The nested `search` and `network` configs check their own fields when they are made.
+    """
+    owner, inf = 'MuZeroConfig', math.inf
+
     def fail(field, allowed):
-      raise ValueError(f'MuZeroConfig.{field}={getattr(self, field)!r} is not allowed; '
-                       f'allowed: {allowed}.')
+      validation.fail(owner, field, getattr(self, field), allowed)
 
-    def check_int(field, minimum):
-      value = getattr(self, field)
-      if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        fail(field, f'an int >= {minimum}')
-
-    def check_real(field, low, high, low_open=False, high_open=False):
-      value = getattr(self, field)
-      if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        fail(field, f'a number in {"(" if low_open else "["}{low}, {high}{")" if high_open else "]"}')
-      too_low = value <= low if low_open else value < low
-      too_high = value >= high if high_open else value > high
-      if too_low or too_high:
-        fail(field, f'a number in {"(" if low_open else "["}{low}, {high}{")" if high_open else "]"}')
-
-    inf = math.inf
-    check_real('discount', 0.0, 1.0, low_open=True)
-    for field, minimum in (('unroll_steps', 1), ('td_steps', 1), ('num_simulations', 1),
-                           ('max_num_considered_actions', 1),
-                           ('envs_per_actor', 1), ('variable_update_period', 1), ('batch_size', 1),
+    for field, minimum in (('unroll_steps', 1), ('td_steps', 1), ('envs_per_actor', 1),
+                           ('variable_update_period', 1), ('batch_size', 1),
                            ('learning_rate_decay_steps', 1), ('max_replay_size', 1),
-                           ('min_replay_size', 1), ('prefetch_size', 0), ('num_parallel_calls', 1)):
-      check_int(field, minimum)
-    check_real('pb_c_init', 0.0, inf, high_open=True)
-    check_real('pb_c_base', 0.0, inf, low_open=True, high_open=True)
-    check_real('dirichlet_alpha', 0.0, inf, low_open=True, high_open=True)
-    check_real('dirichlet_fraction', 0.0, 1.0)
-    check_real('gumbel_c_visit', 0.0, inf, high_open=True)
-    check_real('gumbel_c_scale', 0.0, inf, low_open=True, high_open=True)
-    check_real('learning_rate', 0.0, inf, low_open=True, high_open=True)
-    check_real('learning_rate_decay_rate', 0.0, 1.0, low_open=True)
-    check_real('momentum', 0.0, 1.0, high_open=True)
-    check_real('weight_decay', 0.0, inf, high_open=True)
-    check_real('value_loss_weight', 0.0, inf, high_open=True)
-    check_real('priority_exponent', 0.0, inf, high_open=True)
-    check_real('importance_sampling_exponent', 0.0, 1.0)
-    check_real('priority_epsilon', 0.0, inf, low_open=True, high_open=True)
-    check_real('samples_per_insert', 0.0, inf, low_open=True, high_open=True)
-    check_real('samples_per_insert_tolerance_rate', 0.0, inf, low_open=True, high_open=True)
-    check_real('consistency_loss_weight', 0.0, inf, high_open=True)
-    check_int('consistency_projection_size', 1)
-    check_real('reanalyze_fraction', 0.0, 1.0, high_open=True)
-    check_real('reanalyze_samples_per_insert', 1.0, inf, high_open=True)
-    check_int('reanalyze_batch_size', 1)
-    check_int('num_sampled_actions', 1)
-    check_real('root_proposal_std_scale', 0.0, inf, low_open=True, high_open=True)
-    check_real('policy_entropy_weight', 0.0, inf, high_open=True)
+                           ('min_replay_size', 1), ('prefetch_size', 0), ('num_parallel_calls', 1),
+                           ('consistency_projection_size', 1), ('reanalyze_batch_size', 1),
+                           ('num_sampled_actions', 1)):
+      validation.check_int(owner, field, getattr(self, field), minimum)
+    for field, low, high, low_open, high_open in (
+        ('discount', 0.0, 1.0, True, False),
+        ('learning_rate', 0.0, inf, True, True),
+        ('learning_rate_decay_rate', 0.0, 1.0, True, False),
+        ('momentum', 0.0, 1.0, False, True),
+        ('weight_decay', 0.0, inf, False, True),
+        ('value_loss_weight', 0.0, inf, False, True),
+        ('priority_exponent', 0.0, inf, False, True),
+        ('importance_sampling_exponent', 0.0, 1.0, False, False),
+        ('priority_epsilon', 0.0, inf, True, True),
+        ('samples_per_insert', 0.0, inf, True, True),
+        ('samples_per_insert_tolerance_rate', 0.0, inf, True, True),
+        ('consistency_loss_weight', 0.0, inf, False, True),
+        ('reanalyze_fraction', 0.0, 1.0, False, True),
+        ('reanalyze_samples_per_insert', 1.0, inf, False, True),
+        ('root_proposal_std_scale', 0.0, inf, True, True),
+        ('policy_entropy_weight', 0.0, inf, False, True)):
+      validation.check_number(owner, field, getattr(self, field), low, high, low_open, high_open)
     if self.reanalyze and min(self.batch_split) < 1:
       fail('reanalyze_fraction', f'0, or a share of batch_size={self.batch_size} that leaves at '
            'least one item to each of the replay and the reanalysed items')
     if self.target_update_period is not None:
-      check_int('target_update_period', 1)
-    if self.initial_priority not in INITIAL_PRIORITIES:
-      fail('initial_priority', f'one of {INITIAL_PRIORITIES}')
-    if self.optimizer not in OPTIMIZERS:
-      fail('optimizer', f'one of {OPTIMIZERS}')
-    if self.unvisited_q not in UNVISITED_Q:
-      fail('unvisited_q', f'one of {UNVISITED_Q}')
-    if self.search_policy not in SEARCH_POLICIES:
-      fail('search_policy', f'one of {SEARCH_POLICIES}')
+      validation.check_int(owner, 'target_update_period', self.target_update_period, 1)
+    validation.check_choice(owner, 'initial_priority', self.initial_priority, INITIAL_PRIORITIES)
+    validation.check_choice(owner, 'optimizer', self.optimizer, OPTIMIZERS)
     if self.max_gradient_norm is not None:
-      check_real('max_gradient_norm', 0.0, inf, low_open=True, high_open=True)
+      validation.check_number(owner, 'max_gradient_norm', self.max_gradient_norm, 0.0, inf,
+                              low_open=True, high_open=True)
     if self.min_replay_size > self.max_replay_size:
       fail('min_replay_size', f'at most max_replay_size={self.max_replay_size}')
     if self.num_exploration_moves is not None:
-      check_int('num_exploration_moves', 0)
-    if self.value_bounds is not None:
-      bounds = self.value_bounds
-      if len(bounds) != 2 or not bounds[0] < bounds[1]:
-        fail('value_bounds', 'None or a pair (min, max) with min < max')
+      validation.check_int(owner, 'num_exploration_moves', self.num_exploration_moves, 0)
     schedule = self.temperature_schedule
     steps = [entry[0] for entry in schedule] if all(len(entry) == 2 for entry in schedule) else None
     if (not schedule or steps is None or steps[0] != 0 or steps != sorted(steps)
@@ -313,11 +275,14 @@ class MuZeroConfig:
            'by step, the first at step 0')
     if not isinstance(self.network, NetworkConfig):
       fail('network', 'a networks.NetworkConfig')
-    for field in ('value_support_size', 'reward_support_size'):
-      size = getattr(self.network, field)
-      if not isinstance(size, int) or size < 3 or size % 2 == 0:
-        raise ValueError(f'MuZeroConfig.network.{field}={size!r} is not allowed; allowed: an odd '
-                         'int >= 3 (2S + 1 bins for the integers -S..S).')
+    if not isinstance(self.search, SearchConfig):
+      fail('search', 'a search.SearchConfig')
+    for field in AGENT_SET_SEARCH_FIELDS:
+      default = getattr(SearchConfig, field)
+      if getattr(self.search, field) != default:
+        validation.fail(f'{owner}.search', field, getattr(self.search, field),
+                        f'{default!r} (SearchConfig\'s default): the agent sets it for every '
+                        f'search from {AGENT_SET_SEARCH_FIELDS[field]}')
     return self
 
 
@@ -345,7 +310,7 @@ def cartpole() -> MuZeroConfig:
       discount=0.997,
       unroll_steps=5,
       td_steps=10,
-      num_simulations=25,
+      search=SearchConfig(num_simulations=25),
       temperature_schedule=((0, 1.0), (2_000, 0.5), (4_000, 0.25)),
       envs_per_actor=16,
       variable_update_period=10,
@@ -388,7 +353,8 @@ def continuous_control() -> MuZeroConfig:
     steps; with discount 0.97 and td_steps 5 it had not moved by 11k (those runs got no further).
   """
   return dataclasses.replace(
-      cartpole(), discount=0.99, td_steps=10, num_simulations=25, unvisited_q='parent',
+      cartpole(), discount=0.99, td_steps=10,
+      search=dataclasses.replace(cartpole().search, num_simulations=25, unvisited_q='parent'),
       num_sampled_actions=8, root_proposal_std_scale=2.0,
       network=dataclasses.replace(cartpole().network, value_support_size=81,
                                   reward_support_size=21))
@@ -433,7 +399,8 @@ def atari(size: str = 'small') -> MuZeroConfig:
     return MuZeroConfig(batch_size=1024, network=NetworkConfig(torso='resnet', **supports))
   if size == 'tiny':
     return MuZeroConfig(
-        num_simulations=8, envs_per_actor=2, variable_update_period=10, batch_size=8,
+        search=SearchConfig(num_simulations=8), envs_per_actor=2, variable_update_period=10,
+        batch_size=8,
         max_replay_size=1_000, min_replay_size=32, samples_per_insert=1.0,
         network=NetworkConfig(torso='resnet', channels=4, num_blocks=0, downsample_channels=4,
                               downsample_blocks=(0, 0, 0), head_channels=2, head_hidden_size=8,
@@ -481,10 +448,10 @@ def board_game(game: str) -> MuZeroConfig:
       discount=1.0,
       unroll_steps=5,
       td_steps=max_moves,
-      two_player=True,
-      num_simulations=800,
-      dirichlet_alpha=_dirichlet_alpha(base_name, loaded.num_distinct_actions()),
-      value_bounds=(-1.0, 1.0),
+      search=SearchConfig(
+          num_simulations=800,
+          dirichlet_alpha=_dirichlet_alpha(base_name, loaded.num_distinct_actions()),
+          value_bounds=(-1.0, 1.0)),
       temperature_schedule=((0, 1.0),),
       num_exploration_moves=30,
       batch_size=256,
@@ -499,47 +466,100 @@ def board_game(game: str) -> MuZeroConfig:
     return config
   num_simulations, num_exploration_moves, unvisited_q = _SMALL_GAMES[base_name]
   return dataclasses.replace(
-      config, num_simulations=num_simulations, num_exploration_moves=num_exploration_moves,
-      unvisited_q=unvisited_q, envs_per_actor=16,
+      config, search=dataclasses.replace(config.search, num_simulations=num_simulations,
+                                         unvisited_q=unvisited_q),
+      num_exploration_moves=num_exploration_moves, envs_per_actor=16,
       variable_update_period=10, batch_size=128, optimizer='adam', learning_rate=3e-3,
       learning_rate_decay_steps=50_000, max_replay_size=100_000, min_replay_size=500,
       samples_per_insert=8.0, num_parallel_calls=4,
       network=dataclasses.replace(config.network, channels=32, num_blocks=2, head_channels=32))
 
 
-def with_overrides(config: MuZeroConfig, overrides: str) -> MuZeroConfig:
-  """`config` with fields set from 'field=value,field=value' (values as Python literals), validated.
+# The nested configs, by the name of their MuZeroConfig field.
+_NESTED = {'search': SearchConfig, 'network': NetworkConfig}
 
-  Nested network fields are named 'network.field'. For experiments from the command line
-  (`launch.local --config_overrides`, the learning benchmarks), so that a variant of a preset
-  needs no code; a comma inside a tuple value is kept (split on commas before a 'name='). Text
-  fields also take a bare word: 'search_policy=gumbel' is 'search_policy="gumbel"'.
-  """
+
+def _resolve(name: str) -> Tuple[Optional[str], dataclasses.Field]:
+  """(nested config or None, field) that an override name sets; see `with_overrides`."""
+  section, dot, field = name.rpartition('.')
+  if dot and section in _NESTED:
+    fields = {f.name: f for f in dataclasses.fields(_NESTED[section])}
+  elif dot:
+    fields, section = {}, None
+  else:
+    top = {f.name: f for f in dataclasses.fields(MuZeroConfig)}
+    section, fields = (None, top) if field in top else ('search', {
+        f.name: f for f in dataclasses.fields(SearchConfig)})
+  if section == 'search' and field in AGENT_SET_SEARCH_FIELDS:
+    raise ValueError(f'config override {name!r} is not allowed: the agent sets search.{field} '
+                     f'for every search from {AGENT_SET_SEARCH_FIELDS[field]}.')
+  if field not in fields:
+    top_names = sorted(f.name for f in dataclasses.fields(MuZeroConfig))
+    search_names = sorted(f.name for f in dataclasses.fields(SearchConfig)
+                          if f.name not in AGENT_SET_SEARCH_FIELDS)
+    network_names = sorted(f.name for f in dataclasses.fields(NetworkConfig))
+    raise ValueError(f'config override {name!r} names no field; allowed: {top_names}; search '
+                     f'fields as <name> or search.<name>: {search_names}; network fields as '
+                     f'network.<name>: {network_names}.')
+  return section, fields[field]
+
+
+def _parse(overrides: str) -> List[Tuple[str, str]]:
+  """'name=value,name=value' -> [(name, value text)]; a comma inside a tuple value is kept
+  (split on commas before a 'name=')."""
   if not overrides.strip():
-    return config.validate()
-  parts = re.split(r',\s*(?=[A-Za-z_][\w.]*\s*=)', overrides.strip())
-  top, network = {}, {}
-  for part in parts:
+    return []
+  parsed = []
+  for part in re.split(r',\s*(?=[A-Za-z_][\w.]*\s*=)', overrides.strip()):
     name, separator, text = part.partition('=')
-    name, text = name.strip(), text.strip()
     if not separator:
       raise ValueError(f'config override {part!r} is not allowed; allowed: field=value.')
-    target, fields, field = ((network, NetworkConfig, name[len('network.'):])
-                             if name.startswith('network.') else (top, MuZeroConfig, name))
-    known = {f.name: f for f in dataclasses.fields(fields)}
-    if field not in known or field == 'network':
-      raise ValueError(f'config override {name!r} names no field; allowed: '
-                       f'{sorted(set(known) - {"network"})} (network fields as network.<name>).')
-    try:
-      value = ast.literal_eval(text)
-    except (ValueError, SyntaxError) as error:
-      # A text field takes a bare word as itself (search_policy=gumbel), so that shells need
-      # no nested quotes; validation then names the allowed words.
-      if known[field].type is not str or not re.fullmatch(r'[A-Za-z_]\w*', text):
-        raise ValueError(f'config override {name}={text!r}: the value is not a Python '
-                         f'literal ({error}).') from error
-      value = text
-    target[field] = value
-  if network:
-    top['network'] = dataclasses.replace(config.network, **network)
-  return dataclasses.replace(config, **top).validate()
+    parsed.append((name.strip(), text.strip()))
+  return parsed
+
+
+def _literal(name: str, field: dataclasses.Field, text: str):
+  """The value of `text` (a Python literal; a text field also takes a bare word as itself)."""
+  try:
+    return ast.literal_eval(text)
+  except (ValueError, SyntaxError) as error:
+    # A text field takes a bare word as itself (search_policy=gumbel), so that shells need
+    # no nested quotes; validation then names the allowed words.
+    if field.type is not str or not re.fullmatch(r'[A-Za-z_]\w*', text):
+      raise ValueError(f'config override {name}={text!r}: the value is not a Python '
+                       f'literal ({error}).') from error
+    return text
+
+
+def with_overrides(config: MuZeroConfig, overrides: str = '', **values) -> MuZeroConfig:
+  """`config` with fields set by name, validated.
+
+  One rule for names: a MuZeroConfig field by its name (`td_steps`, or `search` and `network`
+  for whole nested configs, applied first); a field of a nested config as `search.<field>` or
+  `network.<field>`; and a search field by its bare name too (`num_simulations`,
+  `search_policy`: the names from before the search settings were nested), since no
+  MuZeroConfig field shares one but `discount`, which is MuZeroConfig's (`search.discount` is
+  set by the agent, as are the other `AGENT_SET_SEARCH_FIELDS`). An unknown name is an error
+  that lists the allowed ones.
+
+  Args:
+    config: the config to start from (a preset).
+    overrides: 'name=value,name=value' with values as Python literals, for experiments from the
+      command line (`launch.local --config_overrides`, the learning benchmarks), so that a
+      variant of a preset needs no code; a comma inside a tuple value is kept. Text fields also
+      take a bare word: 'search_policy=gumbel' is 'search_policy="gumbel"'.
+    **values: the same names as keywords, with Python values (dotted names through
+      `**{'network.latent_size': 16}`); applied after `overrides`.
+  """
+  top, nested = {}, {section: {} for section in _NESTED}
+  assignments = [(name, text, True) for name, text in _parse(overrides)]
+  assignments += [(name, value, False) for name, value in values.items()]
+  for name, value, is_text in assignments:
+    section, field = _resolve(name)
+    if is_text:
+      value = _literal(name, field, value)
+    (top if section is None else nested[section])[field.name] = value
+  config = dataclasses.replace(config, **top)
+  return dataclasses.replace(config, **{
+      section: dataclasses.replace(getattr(config, section), **fields)
+      for section, fields in nested.items() if fields}).validate()

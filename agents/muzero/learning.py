@@ -103,7 +103,9 @@ class MuZeroLearner(core.Learner):
                device: Optional[str] = None,
                target_network=None,
                reanalyzed_dataset: Union[tf.data.Dataset, Iterator[reverb.ReplaySample],
-                                         None] = None):
+                                         None] = None,
+               *,
+               two_player: bool):
     """Makes the learner.
 
     Args:
@@ -123,8 +125,11 @@ class MuZeroLearner(core.Learner):
       reanalyzed_dataset: batches of reanalysed items (`agents.muzero.reanalyze`), the
         `config.batch_split[1]` items of every batch; needed exactly when
         `config.reanalyze_fraction` > 0.
+      two_player: the environment is a two-player game (`environments.specs.is_two_player` of
+        its spec; the builder passes it): value targets flip sign every ply.
     """
     self._config = config.validate()
+    self._two_player = two_player
     self._network = network
     self._dataset = dataset
     self._iterator = None
@@ -213,7 +218,7 @@ class MuZeroLearner(core.Learner):
     config = self._config
     item_targets = replay.item_targets(
         data, self._bootstrap_values(data), config.unroll_steps, config.td_steps,
-        config.discount, config.two_player)
+        config.discount, self._two_player)
     first_observation = tree.map_structure(lambda x: x[:, 0], data['observation'])
     actions = data['action']
     # Past the end of an episode the stored actions are zero padding; uniformly random actions

@@ -6,6 +6,7 @@ import tensorflow as tf
 from acme import specs
 
 import networks
+from networks import observations
 from agents.muzero import builder as builder_lib
 from agents.muzero import config as config_lib
 
@@ -18,7 +19,7 @@ def tiny_config(**overrides) -> config_lib.MuZeroConfig:
       network=networks.NetworkConfig(torso='mlp', value_support_size=5, reward_support_size=5,
                                      latent_size=8, mlp_width=16))
   values.update(overrides)
-  return config_lib.MuZeroConfig(**values).validate()
+  return config_lib.with_overrides(config_lib.MuZeroConfig(), **values)
 
 
 class Replay:
@@ -71,4 +72,4 @@ def set_value_bias(network, value: float):
   logits[-1] = value
   bias[0].assign(logits)
   tf.debugging.assert_greater(tf.abs(network.initial_inference(
-      tf.zeros([1] + list(network.observation_spec.shape))).value), 0.1)
+      observations.dummy_observation(network.observation_spec)).value), 0.1)

@@ -22,7 +22,8 @@ def planning_config() -> config_lib.MuZeroConfig:
   # n = 3 reaches the end of the 3-step episode; K = 3 unrolls all of it. 25 simulations let the
   # search visit the action its prior dislikes (unvisited actions score Q = 0, as in the paper).
   return config_lib.MuZeroConfig(
-      discount=0.99, unroll_steps=3, td_steps=3, num_simulations=25, batch_size=32,
+      discount=0.99, unroll_steps=3, td_steps=3,
+      search=config_lib.SearchConfig(num_simulations=25), batch_size=32,
       min_replay_size=32, samples_per_insert=8.0, prefetch_size=1, optimizer='adam',
       learning_rate=1e-2, weight_decay=0.0, temperature_schedule=((0, 1.0),),
       variable_update_period=1,

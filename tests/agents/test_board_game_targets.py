@@ -47,7 +47,7 @@ def _first_value_targets(replay, config, num_items):
     item = tf.nest.map_structure(lambda x: tf.constant(np.asarray(x)[None]), sample.data)
     item_targets = replay_lib.item_targets(
         item, item['bootstrap_value'], config.unroll_steps, config.td_steps, config.discount,
-        config.two_player)
+        replay.builder.two_player)
     # Every item starts at a decision row, whose value target is trained.
     assert float(item_targets.value_mask.numpy()[0, 0]) == 1.0
     # Plane 0 of OpenSpiel's tic-tac-toe observation marks the empty cells.

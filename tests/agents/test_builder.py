@@ -11,8 +11,11 @@ from agents.muzero import actor as actor_lib
 from agents.muzero import builder as builder_lib
 from agents.muzero import learning
 from agents.muzero import reanalyze
+from agents.muzero import replay as replay_lib
+from networks import observations
 from tests.agents import fakes
 from tests.agents import helpers
+from tests.agents import user_environments
 
 # dm_env's default dtypes, which the builder maps to the canonical ones (float32, int32).
 USER_SPEC = specs.EnvironmentSpec(
@@ -137,3 +140,43 @@ def test_the_reanalyzer_writes_a_batch_the_reanalyze_table_accepts(make_replay):
   reanalyzer.close()
   assert replay.client.server_info()[reanalyze.REANALYZE_TABLE].current_size == 6
   assert reanalyzer.weights_version == learner.learner_steps
+
+
+def _batch_of_every_item(replay, num_items):
+  """One learner batch holding each of the table's `num_items` items once."""
+  samples = {int(sample.info.key): sample for sample in replay.sample_every_item(num_items)}
+  return tf.nest.map_structure(lambda *leaves: tf.constant(np.stack(leaves)), *samples.values())
+
+
+@pytest.mark.parametrize('two_player', [True, False])
+def test_the_environment_spec_alone_makes_search_and_value_targets_two_player(make_replay,
+                                                                             two_player):
+  # A user's game, not OpenSpiel, says it has two players by a 'to_play' entry; its twin
+  # without that entry is a one-player task. One action, which always pays 1.
+  environment = (user_environments.TwoPlayerUserEnvironment(num_actions=1) if two_player
+                 else user_environments.UserEnvironment(num_actions=1, observation_shape=(1, 4, 1)))
+  config = helpers.tiny_config(batch_size=4, discount=0.9, num_simulations=1)
+  replay = make_replay(environment, config)
+  assert replay.builder.two_player == two_player
+  network = replay.builder.make_network()
+  helpers.set_value_bias(network, 2.0)  # v > 0 everywhere; rewards predicted 0.
+  value = float(network.initial_inference(observations.dummy_observation(
+      network.observation_spec)).value.numpy()[0])
+  # The search's one simulation: Q = r + discount * v(child) for one player, r - discount *
+  # v(child) for two.
+  actor = replay.builder.make_actor(network, [replay.builder.make_adder(replay.client)])
+  acme.EnvironmentLoop(environment, actor, logger=loggers.NoOpLogger()).run(num_episodes=1)
+  sign = -1.0 if two_player else 1.0
+  np.testing.assert_allclose(actor.last_search.q_values[0, 0], sign * 0.9 * value, rtol=1e-5)
+  # The learner: the n-step targets flip sign every ply for two players (rewards r_t - r_{t+1}).
+  batch = _batch_of_every_item(replay, 4)
+  learner = replay.builder.make_learner(network, iter([batch]), logger=loggers.NoOpLogger())
+  values_before = network.initial_inference(
+      tf.nest.map_structure(lambda x: x[:, 0], batch.data['observation'])).value.numpy()
+  learner.step()
+  targets = {player: np.asarray(replay_lib.item_targets(
+      batch.data, batch.data['bootstrap_value'], config.unroll_steps, config.td_steps,
+      config.discount, player).value)[:, 0] for player in (True, False)}
+  assert not np.allclose(targets[True], targets[False])
+  np.testing.assert_allclose(learner.last_priorities[1], np.abs(
+      values_before - targets[two_player]) + config.priority_epsilon, rtol=1e-5)

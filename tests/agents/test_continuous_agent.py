@@ -19,10 +19,11 @@ def threshold_config() -> config_lib.MuZeroConfig:
   # Uniform replay (as the CartPole preset) and 32 samples per insert; K = 3 unrolled steps
   # train the model past the terminal, where the search also looks.
   return config_lib.MuZeroConfig(
-      discount=0.99, unroll_steps=3, td_steps=3, num_simulations=30, batch_size=32,
+      discount=0.99, unroll_steps=3, td_steps=3,
+      search=config_lib.SearchConfig(num_simulations=30, unvisited_q='parent'), batch_size=32,
       min_replay_size=32, samples_per_insert=32.0, prefetch_size=1, optimizer='adam',
       learning_rate=3e-3, weight_decay=0.0, temperature_schedule=((0, 1.0),),
-      variable_update_period=1, num_sampled_actions=6, unvisited_q='parent',
+      variable_update_period=1, num_sampled_actions=6,
       priority_exponent=0.0, importance_sampling_exponent=0.0,
       network=networks.NetworkConfig(torso='mlp', value_support_size=5, reward_support_size=5,
                                      latent_size=16, mlp_width=32)).validate()

@@ -1,6 +1,5 @@
 """The learner: priorities written back to Reverb, variable groups, checkpoints, board games."""
 
-import dataclasses
 
 import acme
 import numpy as np
@@ -81,7 +80,7 @@ def test_learner_priority_is_value_error_at_the_first_position(make_replay):
   np.testing.assert_array_equal(keys, sample.info.key.numpy())
   value_targets = replay_lib.item_targets(
       sample.data, sample.data['bootstrap_value'], config.unroll_steps, config.td_steps,
-      config.discount, config.two_player).value.numpy()
+      config.discount, replay.builder.two_player).value.numpy()
   np.testing.assert_allclose(priorities,
                              np.abs(values_before - value_targets[:, 0]) + config.priority_epsilon,
                              rtol=1e-5)
@@ -244,12 +243,13 @@ def test_damaged_latest_checkpoint_falls_back_to_the_one_before(make_replay, tmp
 
 def test_board_game_sequences_train_with_dict_observations(make_replay):
   environment = make_environment('openspiel:tic_tac_toe')
-  config = dataclasses.replace(
+  config = config_lib.with_overrides(
       config_lib.board_game('tic_tac_toe'), unroll_steps=2, num_simulations=4, batch_size=4,
       min_replay_size=1, prefetch_size=1,
       network=networks.NetworkConfig(torso='board', value_support_size=3, reward_support_size=3,
-                                     channels=4, num_blocks=1, head_hidden_size=8)).validate()
+                                     channels=4, num_blocks=1, head_hidden_size=8))
   replay = make_replay(environment, config)
+  assert replay.builder.two_player
   network = replay.builder.make_network()
   actor = replay.builder.make_actor(network, [replay.builder.make_adder(replay.client)])
   result = acme.EnvironmentLoop(environment, actor, logger=loggers.NoOpLogger()).run_episode()
@@ -265,7 +265,7 @@ def test_board_game_sequences_train_with_dict_observations(make_replay):
     # true of no position, so the checks below never ran.)
     if data['observation']['board'][0][..., 0].sum() == 9:
       first_moves += 1
-      value = first_item_targets(data, config)
+      value = first_item_targets(data, config, replay.builder.two_player)
       np.testing.assert_allclose(value[0], final_outcome)
       # The second position's player is the opponent: the opposite outcome.
       np.testing.assert_allclose(value[1], -final_outcome)
@@ -276,7 +276,7 @@ def test_board_game_sequences_train_with_dict_observations(make_replay):
   assert metrics['mean_importance_weight'] == 1.0  # Uniform replay, beta = 0.
 
 
-def first_item_targets(data, config):
+def first_item_targets(data, config, two_player):
   batch = tf.nest.map_structure(lambda x: tf.constant(np.asarray(x)[None]), data)
   return replay_lib.item_targets(batch, batch['bootstrap_value'], config.unroll_steps,
-                                 config.td_steps, config.discount, config.two_player).value.numpy()[0]
+                                 config.td_steps, config.discount, two_player).value.numpy()[0]

@@ -111,3 +111,24 @@ class DictActionEnvironment(UserEnvironment):
 def make_dict_action_environment(seed: Optional[int]) -> DictActionEnvironment:
   """Actions a dict of Box-like bounded arrays."""
   return DictActionEnvironment(seed=seed)
+
+
+class TwoPlayerUserEnvironment(UserEnvironment):
+  """A UserEnvironment two players take turns in: its observation is a dict of the step as
+  [1, 4, 1] planes ('board') and the player to move ('to_play', t mod 2), and each reward is the
+  mover's. Not an OpenSpiel game: the observation spec alone says it has two players."""
+
+  def __init__(self, seed: Optional[int] = None, **kwargs):
+    super().__init__(observation_shape=(1, 4, 1), seed=seed, **kwargs)
+
+  def _observation(self):
+    return {'board': super()._observation(), 'to_play': np.int32(self._t % 2)}
+
+  def observation_spec(self):
+    return {'board': super().observation_spec(),
+            'to_play': specs.BoundedArray((), np.int32, 0, 1, name='to_play')}
+
+
+def make_two_player_environment(seed: Optional[int]) -> TwoPlayerUserEnvironment:
+  """A two-player game without a pyspiel game."""
+  return TwoPlayerUserEnvironment(seed=seed)

@@ -22,13 +22,12 @@ def test_tic_tac_toe_runs_and_is_scored_against_random_play(tmp_path):
 
 
 def test_board_game_presets_follow_the_game():
-  assert local.make_config('auto', 'openspiel:tic_tac_toe').two_player
-  go = local.make_config('auto', 'openspiel:go(board_size=9)')
+  go = local.make_config('auto', 'openspiel:go(board_size=9)', two_player=True).search
   assert go.num_simulations == 800 and go.value_bounds == (-1.0, 1.0)
   # The paper's 0.03 for 19x19 Go (362 moves), scaled to 9x9's 82 moves.
   assert abs(go.dirichlet_alpha - 0.03 * 362 / 82) < 1e-9
   assert local.make_config('board_game', 'openspiel:chess').td_steps == 512
   # Small boards keep heads as wide as the tower; the paper's 2 channels are for 8x8 and 19x19.
-  tic_tac_toe = local.make_config('auto', 'openspiel:tic_tac_toe').network
+  tic_tac_toe = local.make_config('auto', 'openspiel:tic_tac_toe', two_player=True).network
   assert tic_tac_toe.head_channels == tic_tac_toe.channels == 32
-  assert local.make_config('auto', 'openspiel:chess').network.head_channels == 2
+  assert local.make_config('auto', 'openspiel:chess', two_player=True).network.head_channels == 2

@@ -1,9 +1,8 @@
 """The evaluator node: mean greedy return for single-player environments, mean score against the
 chosen opponent for board games, with the weights and step the variable server holds."""
 
-import dataclasses
-
 import numpy as np
+import pytest
 from acme import specs
 
 import networks
@@ -14,6 +13,7 @@ from launch import nodes
 from launch import variable_server as variable_server_lib
 from tests.agents import helpers
 from tests.agents import fakes
+from tests.agents import user_environments
 
 LEARNER_STEP = 7
 
@@ -41,6 +41,15 @@ def test_single_player_evaluation_is_the_mean_greedy_return(tmp_path):
   assert evaluator.last_evaluation() == (LEARNER_STEP, 10.0)
 
 
+def test_a_two_player_game_is_told_by_its_spec_and_needs_a_pyspiel_game(tmp_path):
+  # Not an OpenSpiel environment; its spec's 'to_play' entry makes it a two-player game, which is
+  # evaluated by matches against a random player, and those need its pyspiel game.
+  with pytest.raises(ValueError, match='TwoPlayerUserEnvironment is a two-player game without a '
+                                       'pyspiel game'):
+    make_evaluator(helpers.tiny_config(), user_environments.make_two_player_environment,
+                   tmp_path, num_episodes=2)
+
+
 def test_a_stop_abandons_the_evaluation_without_logging_it(tmp_path):
   # Episodes of 1000 steps: the stop asked after the third search ends the evaluation there.
   evaluator = make_evaluator(helpers.tiny_config(),
@@ -53,7 +62,7 @@ def test_a_stop_abandons_the_evaluation_without_logging_it(tmp_path):
 
 
 def tiny_tic_tac_toe_config():
-  return dataclasses.replace(
+  return config_lib.with_overrides(
       config_lib.board_game('tic_tac_toe'), num_simulations=2,
       network=networks.NetworkConfig(torso='board', value_support_size=3, reward_support_size=3,
                                      channels=4, num_blocks=1, head_hidden_size=8))

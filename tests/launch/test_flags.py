@@ -52,6 +52,15 @@ def parsed_flags():
      r"--eval_opponent='minimax' applies to two-player board games only; --env='gym:CartPole-v1'"),
     ({'env': 'openspiel:connect_four', 'eval_opponent': 'minimax'},
      r"--eval_opponent='minimax': connect_four\(\) has more than 100,000 positions, too many to solve"),
+    ({'config_overrides': 'num_simulations=2.5'},
+     r'--config_overrides: SearchConfig.num_simulations=2.5 is not allowed; allowed: an int >= 1'),
+    ({'config_overrides': 'two_player=True'},
+     r"--config_overrides: config override 'two_player' is not allowed: the agent sets "
+     r'search.two_player for every search from the environment spec'),
+    # Its spec says it is a two-player game, and the evaluator's matches need a pyspiel game.
+    ({'env': 'python:tests.agents.user_environments:make_two_player_environment'},
+     r"--env='python:tests.agents.user_environments:make_two_player_environment': "
+     r'TwoPlayerUserEnvironment is a two-player game without a pyspiel game'),
 ])
 def test_bad_flag_is_rejected(tmp_path, overrides, message):
   values = dict(run_dir=str(tmp_path / 'run'), max_learner_steps=10)
@@ -76,7 +85,7 @@ def test_good_flags_give_the_settings(tmp_path):
   with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), num_actors=3, envs_per_actor=5,
                            num_simulations=7, max_env_steps=1000, seed=4):
     config, factory, settings, launch_type = local.settings_from_flags()
-  assert (config.envs_per_actor, config.num_simulations) == (5, 7)
+  assert (config.envs_per_actor, config.search.num_simulations) == (5, 7)
   assert settings.num_actors == 3 and settings.seed == 4 and not settings.resume
   assert settings.stopping_rule.max_env_steps == 1000 and settings.stopping_rule.hold_s == 0
   assert factory.environment_id == 'gym:CartPole-v1' and launch_type == 'local_mp'
@@ -102,8 +111,29 @@ def test_continuous_actions_pick_the_sampled_muzero_preset(tmp_path):
   assert local.make_config('auto', 'gym:Pendulum-v1', continuous_actions=True).num_sampled_actions == 8
 
 
+def test_the_search_flags_and_overrides_reach_the_nested_search_config(tmp_path):
+  with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), max_env_steps=100, num_simulations=7,
+                           config_overrides='search_policy=gumbel,search.pb_c_init=2.0'):
+    config, _, _, _ = local.settings_from_flags()
+  assert config.search == local.config_lib.with_overrides(
+      local.config_lib.cartpole(), num_simulations=7, search_policy='gumbel', pb_c_init=2.0).search
+  # --config_overrides comes after the flags.
+  with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), max_env_steps=100, num_simulations=7,
+                           config_overrides='num_simulations=9'):
+    config, _, _, _ = local.settings_from_flags()
+  assert config.search.num_simulations == 9
+
+
+def test_a_two_player_game_is_told_by_its_spec_and_gets_the_board_game_preset(tmp_path):
+  with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), max_env_steps=100,
+                           env='openspiel:tic_tac_toe'):
+    config, _, _, _ = local.settings_from_flags()
+  assert config == local.config_lib.board_game('tic_tac_toe')
+
+
 def test_config_presets_follow_the_environment():
-  assert local.make_config('auto', 'openspiel:tic_tac_toe').two_player
+  assert (local.make_config('auto', 'openspiel:tic_tac_toe', two_player=True)
+          == local.config_lib.board_game('tic_tac_toe'))
   assert local.make_config('auto', 'atari:Pong').network.value_support_size == 601
   assert local.make_config('auto', 'gym:CartPole-v1').network.value_support_size == 41
   # A user's own environment gets the small MLP preset, which flattens any observation.
@@ -147,6 +177,8 @@ def test_fresh_run_records_its_environment_and_config(tmp_path):
   with open(tmp_path / 'run' / run_record.RUN_FILE) as file:
     record = json.load(file)
   assert record['environment'] == 'gym:CartPole-v1' and record['config']['td_steps'] == 7
+  # The search fields the agent sets are not the run's to record.
+  assert not set(local.config_lib.AGENT_SET_SEARCH_FIELDS) & set(record['config']['search'])
   # Tuples come back as lists; the comparison sees them as equal.
   assert record['config']['temperature_schedule'] == [
       list(entry) for entry in config.temperature_schedule]
@@ -157,7 +189,7 @@ def test_fresh_run_records_its_environment_and_config(tmp_path):
     ({'config_overrides': 'td_steps=50,network.latent_size=32'},
      r"--resume: --run_dir='.*' was made with network.latent_size=64, this run has "
      r'network.latent_size=32; with td_steps=10, this run has td_steps=50\. A resumed run may '
-     r'change only envs_per_actor, num_simulations'),
+     r'change only envs_per_actor, search.num_simulations'),
     ({'env': 'gym:Acrobot-v1'},
      r"was made with --env='gym:CartPole-v1', this run has --env='gym:Acrobot-v1'\."),
     ({'config_overrides': 'target_update_period=None'},
@@ -177,10 +209,11 @@ def test_resume_may_change_compute_and_learning_rate_and_warns_without_a_record(
                            num_simulations=8, envs_per_actor=2,
                            config_overrides='learning_rate=1e-4,max_gradient_norm=5.0'):
     config, _, settings, _ = local.settings_from_flags()
-  assert (config.num_simulations, config.envs_per_actor, settings.resume) == (8, 2, True)
+  assert (config.search.num_simulations, config.envs_per_actor, settings.resume) == (8, 2, True)
   assert (config.learning_rate, config.max_gradient_norm) == (1e-4, 5.0)
   with open(tmp_path / 'run' / run_record.RUN_FILE) as file:
-    assert json.load(file)['config']['num_simulations'] == 30  # The record is the run's start.
+    # The record is the run's start.
+    assert json.load(file)['config']['search']['num_simulations'] == 30
   assert 'warning: --resume' not in capsys.readouterr().err
 
   os.remove(tmp_path / 'run' / run_record.RUN_FILE)  # A run made before records existed.
@@ -194,11 +227,20 @@ def test_record_of_other_code_or_no_record_at_all_is_named(tmp_path):
   config = _start_then_stop(tmp_path / 'run')
   path = tmp_path / 'run' / run_record.RUN_FILE
   record = run_record.make_record('gym:CartPole-v1', config)
-  del record['config']['unvisited_q']  # As code without that field would have written it.
+  # As code without that field would have written it.
+  del record['config']['search']['unvisited_q']
   with open(path, 'w') as file:
     json.dump(record, file)
-  with pytest.raises(local.FlagError, match=r"was made with no unvisited_q, this run has "
-                                            r"unvisited_q='minimum'\."):
+  with pytest.raises(local.FlagError, match=r"was made with no search.unvisited_q, this run has "
+                                            r"search.unvisited_q='minimum'\."):
+    local.check_resumed_run(str(tmp_path / 'run'), 'gym:CartPole-v1', config)
+  # As code that kept the search settings flat in the config wrote it.
+  record = run_record.make_record('gym:CartPole-v1', config)
+  record['config'].update(record['config'].pop('search'))
+  with open(path, 'w') as file:
+    json.dump(record, file)
+  with pytest.raises(local.FlagError, match=r'--resume: .*run.json was written before the search '
+                                            r'settings were nested .* start a new --run_dir'):
     local.check_resumed_run(str(tmp_path / 'run'), 'gym:CartPole-v1', config)
   with open(path, 'w') as file:
     file.write('{"environment": ')

@@ -85,3 +85,10 @@ def test_past_actions_need_num_actions():
   batch = observations.dummy_observation(ATARI_SPEC, batch_size=1)
   with pytest.raises(ValueError, match="'past_actions' need num_actions"):
     observations.network_input(batch)
+
+
+def test_the_network_reads_the_entries_environments_specs_names():
+  # networks may not import environments, so the names are written twice; they must agree.
+  from environments import specs as environment_specs  # pylint: disable=g-import-not-at-top
+  assert observations.BOARD_KEY == environment_specs.BOARD
+  assert observations.TO_PLAY_KEY == environment_specs.TO_PLAY
