@@ -5,7 +5,7 @@ dominates (`bench.search_workload`): 2 actions x 50 simulations at B = 1 up to c
 actions x 100 simulations. One search = root inference + noise + the simulations + reading the
 visit counts into numpy. The first call (trace + compile + one search) is timed apart; the
 throughput is the median of repetitions of at least `--min_repetition_s` seconds each; "depth"
-is the mean depth of a simulation, the levels it runs pUCT on (`mean_simulation_depth`). With
+is the mean depth of a simulation, the levels it runs selection on (`mean_simulation_depth`). With
 `--mctx_python` (a Python with jax and mctx, e.g. a venv under /tmp) each workload also runs
 `bench.search_mctx` in a subprocess pinned to the same CPU, right after ours, for the ratio.
 
@@ -62,14 +62,16 @@ import json  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from bench import learner as learner_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bench import search_workload  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bench.search_workload import Workload  # pylint: disable=g-import-not-at-top,wrong-import-position
 from networks.base import NetworkOutput  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from search import gumbel  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import policies  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import qtransforms  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import search as search_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from search import selection  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import tree as tree_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
@@ -106,15 +108,20 @@ def _mlp(layers, inputs: tf.Tensor) -> tf.Tensor:
   return tf.nn.relu(inputs @ hidden_weights + hidden_bias) @ output_weights + output_bias
 
 
-def benchmark(workload: Workload, repetitions: int,
-              min_repetition_s: float, search_policy: str = 'muzero') -> search_workload.Timing:
-  """Times complete searches of our compiled search on one workload."""
-  network = BenchmarkNetwork(workload.num_actions)
-  config = config_lib.SearchConfig(
+def search_config(workload: Workload, search_policy: str = 'muzero') -> config_lib.SearchConfig:
+  """The search settings the benchmark times on `workload` (root noise on)."""
+  return config_lib.SearchConfig(
       num_simulations=workload.num_simulations, discount=search_workload.DISCOUNT,
       dirichlet_alpha=search_workload.DIRICHLET_ALPHA,
       dirichlet_fraction=search_workload.DIRICHLET_FRACTION, add_noise=True,
       search_policy=search_policy)
+
+
+def benchmark(workload: Workload, repetitions: int,
+              min_repetition_s: float, search_policy: str = 'muzero') -> search_workload.Timing:
+  """Times complete searches of our compiled search on one workload."""
+  network = BenchmarkNetwork(workload.num_actions)
+  config = search_config(workload, search_policy)
   observations = search_workload.observations(workload.batch_size)
   return search_workload.time_searches(
       lambda seed: policies.run_search(network, observations, None, seed,
@@ -122,13 +129,27 @@ def benchmark(workload: Workload, repetitions: int,
       workload, repetitions, min_repetition_s)
 
 
-def mean_simulation_depth(workload: Workload) -> float:
+def _select_action_without_noise(config: config_lib.SearchConfig,
+                                 workload: Workload) -> selection.SelectActionFn:
+  """The selection rule `SearchFn` runs with `config`, without root noise."""
+  signed_discount = tree_lib.signed_discount(config.discount, config.two_player)
+  if config.search_policy == 'gumbel':
+    return gumbel.selection_fn(
+        tf.zeros([workload.batch_size, workload.num_actions]), config.num_simulations,
+        config.max_num_considered_actions, signed_discount, config.gumbel_c_visit,
+        config.gumbel_c_scale)
+  return selection.puct(config.pb_c_init, config.pb_c_base, signed_discount,
+                        qtransforms.UNVISITED_Q_TRANSFORMS[config.unvisited_q])
+
+
+def mean_simulation_depth(workload: Workload, search_policy: str = 'muzero') -> float:
   """Mean depth of a simulation (`search_workload.mean_depth`) in the workload's trees.
 
-  The trees are those of `benchmark`'s search without the root noise (`SearchFn` returns no
-  tree), built by the same `search.search.run_simulations`.
+  The trees are those of `benchmark`'s search (same `search_policy`) without the root noise
+  (`SearchFn` returns no tree), built by the same `search.search.run_simulations`.
   """
   network = BenchmarkNetwork(workload.num_actions)
+  config = search_config(workload, search_policy)
 
   @tf.function(jit_compile=True, autograph=False)
   def parents(observations):
@@ -138,8 +159,8 @@ def mean_simulation_depth(workload: Workload) -> float:
         tf.ones([workload.batch_size, workload.num_actions], tf.bool), workload.num_simulations,
         qtransforms.init_min_max_stats(workload.batch_size))
     return search_lib.run_simulations(
-        tree, network, workload.num_simulations, config_lib.SearchConfig.pb_c_init,
-        config_lib.SearchConfig.pb_c_base, search_workload.DISCOUNT).parents
+        tree, network, workload.num_simulations, _select_action_without_noise(config, workload),
+        tree_lib.signed_discount(config.discount, config.two_player)).parents
 
   return search_workload.mean_depth(
       parents(search_workload.observations(workload.batch_size)).numpy())
@@ -169,7 +190,7 @@ def workloads(args: argparse.Namespace) -> List[Workload]:
 
 
 def main(args: argparse.Namespace) -> None:
-  learner_bench.limit_threads(1)
+  harness.limit_threads(1)
   command = f'python -m bench.search {" ".join(sys.argv[1:])}'.strip()
   if not args.json:
     print(f'{command}  (pinned to CPU {args.cpu}, 1 thread, TensorFlow {tf.__version__})')
@@ -179,7 +200,7 @@ def main(args: argparse.Namespace) -> None:
            if args.mctx_python else ''))
   for workload in workloads(args):
     ours = benchmark(workload, args.repetitions, args.min_repetition_s, args.search_policy)
-    depth = mean_simulation_depth(workload)
+    depth = mean_simulation_depth(workload, args.search_policy)
     mctx: Optional[dict] = (benchmark_mctx(args.mctx_python, workload, args)
                             if args.mctx_python else None)
     if args.json:
