@@ -3,8 +3,9 @@
 Thread pools and the one-core check, the replay filled by a uniformly random policy, the
 single-process train-and-evaluate loop of the learning benchmarks, and running `launch.local`
 while following its status.json. Command lines are absl flags, as in `launch/`; a script defines
-them in its `define_flags()`, called only when it runs, so that importing a script (tests,
-other benchmarks) defines none and two scripts may share a flag name.
+them in its `define_flags()` and runs with `run(define_flags, main)`, so that importing a script
+(tests, other benchmarks) defines none and two scripts may share a flag name. The flags several
+scripts take with one meaning are defined here (`define_json_flag`, `define_opponent_flags`).
 """
 
 import json
@@ -30,6 +31,38 @@ def command_line(module: str, pinned: bool = False) -> str:
   """The command that ran this benchmark (`pinned`: as one-core figures are taken), to print
   with its figures."""
   return f'{PINNED_PYTHON if pinned else "python"} -m {module} {" ".join(sys.argv[1:])}'.rstrip()
+
+
+def run(define_flags: Callable[[], None], main: Callable[[Any], None]) -> None:
+  """Runs a benchmark from its command line: defines its flags (`define_flags()`, which may call
+  this module's `define_*_flags`), parses them with absl and calls `main(flags.FLAGS)`.
+
+  The flags defined here are listed in the script's --help with its own. Positional arguments
+  are refused, since every setting is a flag (`python -m bench.actor 16` would otherwise run the default batch sizes), and
+  what `main` returns is not the exit status (absl's `app.run` would exit 1 on any object).
+  """
+  from absl import app  # pylint: disable=g-import-not-at-top
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  define_flags()
+  for flag in flags.FLAGS.get_key_flags_for_module(__name__):
+    # As `flags.adopt_module_key_flags` would from the script (absl names `__main__` by argv[0]).
+    flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+
+  def main_with_flags(argv: List[str]) -> None:
+    if len(argv) > 1:
+      raise app.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags only '
+                           '(--name=value, see --help).')
+    main(flags.FLAGS)
+
+  app.run(main_with_flags)
+
+
+def define_json_flag(summary: bool) -> None:
+  """--json: the script's last stdout line is a JSON summary (`summary`), or every measurement
+  is one JSON line on stdout and nothing else is (`report`)."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_bool('json', False, 'Make the last stdout line a JSON summary.' if summary
+                    else 'One JSON object per line on stdout.')
 
 
 def define_opponent_flags() -> None:

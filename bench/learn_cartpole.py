@@ -38,7 +38,6 @@ from typing import Any, Callable, Dict, List, Tuple
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from agents.muzero import actor as actor_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -142,7 +141,7 @@ def define_flags() -> None:
   """The command line of `python -m bench.learn_cartpole`."""
   flags.DEFINE_float('time_budget_s', 1800.0, 'Seconds of the whole run, evaluations included.')
   flags.DEFINE_integer('seed', 0, 'Seeds the environments, the network and the search.')
-  flags.DEFINE_bool('json', False, 'Make the last stdout line a JSON summary.')
+  harness.define_json_flag(summary=True)
   flags.DEFINE_integer('num_envs', None, "Environments per actor (default: the config's "
                        'envs_per_actor).', lower_bound=1)
   flags.DEFINE_float('eval_every_s', 60.0, 'Seconds of training between two evaluations.')
@@ -160,9 +159,7 @@ def define_flags() -> None:
                     'one process.')
 
 
-def main(argv):
-  del argv
-  args = flags.FLAGS
+def main(args) -> None:
   print(f'command: {harness.command_line("bench.learn_cartpole")}', flush=True)
   mode = 'distributed' if args.distributed else 'single'
   output_dir = args.output_dir or os.path.join(
@@ -175,5 +172,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  harness.run(define_flags, main)
