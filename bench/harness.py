@@ -65,6 +65,70 @@ def define_json_flag(summary: bool) -> None:
                     else 'One JSON object per line on stdout.')
 
 
+def define_learning_flags(preset: str, overrides_example: str, time_budget_s: float,
+                          hold_s: float, output_dir: str) -> None:
+  """The flags of a learning benchmark run by `bench.learn_cartpole.learn_single_process` (and
+  the summary it prints): --time_budget_s, --seed, --json, --num_envs, --eval_every_s, --hold_s,
+  --output_dir (default described as `output_dir`) and --config_overrides of `preset`, the
+  preset function's name (e.g. 'cartpole'), with `overrides_example`."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_float('time_budget_s', time_budget_s, 'Seconds of the whole run, evaluations '
+                     'included.')
+  flags.DEFINE_integer('seed', 0, 'Seeds the environments, the network and the search.')
+  define_json_flag(summary=True)
+  flags.DEFINE_integer('num_envs', None, "Environments per actor (default: the config's "
+                       'envs_per_actor).', lower_bound=1)
+  flags.DEFINE_float('eval_every_s', 60.0, 'Seconds of training between two evaluations.')
+  flags.DEFINE_float('hold_s', hold_s, 'Seconds of training after the first solve, to see '
+                     'whether it holds.')
+  flags.DEFINE_string('output_dir', None, f'Default: {output_dir}.')
+  flags.DEFINE_string('config_overrides', '', f'Fields of the {preset}() preset to change, e.g. '
+                      f"'{overrides_example}' (agents.muzero.config.with_overrides).")
+
+
+def pin_to_cpu(cpu: int) -> None:
+  """Pins every thread of this process to `cpu`, and so the threads it starts later.
+
+  Every thread: importing TensorFlow, which this module does before the flags are parsed,
+  already starts threads, and an affinity set for the calling thread alone would leave them on
+  every core (measured: 2 of 5 threads after the first op).
+
+  Raises:
+    ValueError: `cpu` is not one this process may run on (the message names those).
+  """
+  allowed = sorted(os.sched_getaffinity(0))
+  if cpu not in allowed:
+    raise ValueError(f'--cpu={cpu} is not allowed; allowed: one of the CPUs this process may '
+                     f'run on, {allowed}.')
+  for thread in os.listdir('/proc/self/task'):
+    try:
+      os.sched_setaffinity(int(thread), {cpu})
+    except ProcessLookupError:
+      pass  # The thread ended meanwhile.
+
+
+def define_cpu_flag() -> None:
+  """--cpu, for the scripts that pin themselves to one core (`use_one_core`)."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_integer('cpu', 1, 'The one CPU the process is pinned to, like taskset -c.')
+
+
+def use_one_core(cpu: int) -> None:
+  """Runs the rest of this process on CPU `cpu` (`pin_to_cpu`) with one TensorFlow thread per
+  pool, and sets OMP_NUM_THREADS=1 for the libraries and subprocesses it starts later.
+
+  Raises:
+    app.UsageError: naming --cpu, when `cpu` is not one this process may run on.
+  """
+  from absl import app  # pylint: disable=g-import-not-at-top
+  os.environ['OMP_NUM_THREADS'] = '1'
+  try:
+    pin_to_cpu(cpu)
+  except ValueError as error:
+    raise app.UsageError(str(error)) from error
+  limit_threads(1)
+
+
 def define_opponent_flags() -> None:
   """--game, --opponent and --mcts_simulations, for the scripts that play a board game against
   a fixed player (`environments.opponents`)."""

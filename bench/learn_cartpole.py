@@ -139,18 +139,9 @@ def learn_single_process(args, output_dir: str, environment_id: str = 'gym:CartP
 
 def define_flags() -> None:
   """The command line of `python -m bench.learn_cartpole`."""
-  flags.DEFINE_float('time_budget_s', 1800.0, 'Seconds of the whole run, evaluations included.')
-  flags.DEFINE_integer('seed', 0, 'Seeds the environments, the network and the search.')
-  harness.define_json_flag(summary=True)
-  flags.DEFINE_integer('num_envs', None, "Environments per actor (default: the config's "
-                       'envs_per_actor).', lower_bound=1)
-  flags.DEFINE_float('eval_every_s', 60.0, 'Seconds of training between two evaluations.')
-  flags.DEFINE_float('hold_s', 120.0, 'Seconds of training after the first solve, to see whether '
-                     'it holds.')
-  flags.DEFINE_string('output_dir', None, 'Default: runs/learn_cartpole/<mode>-<seed>-<time>.')
-  flags.DEFINE_string('config_overrides', '', "Fields of the cartpole() preset to change, e.g. "
-                      "'td_steps=10,target_update_period=100' "
-                      '(agents.muzero.config.with_overrides).')
+  harness.define_learning_flags('cartpole', 'td_steps=10,target_update_period=100',
+                                time_budget_s=1800.0, hold_s=120.0,
+                                output_dir='runs/learn_cartpole/<mode>-<seed>-<time>')
   flags.DEFINE_integer('num_actors', 1, 'Actor nodes of the distributed run (default: 1, as make '
                        'run).', lower_bound=1)
   flags.DEFINE_integer('num_reanalyzers', 0, 'Reanalyzer nodes of the distributed run '

@@ -13,54 +13,15 @@ is the mean depth of a simulation, the levels it runs selection on (`mean_simula
   python -m bench.search --num_actions=82 --num_simulations=800 --batch_size=1
 """
 
-import argparse
+import json
 import os
 import subprocess
-import sys
-from typing import List, Optional
+from typing import Any, List, Optional
 
-
-def _parse_args() -> argparse.Namespace:
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--num_actions', type=int,
-                      help='run one workload with this many actions (default: the table)')
-  parser.add_argument('--num_simulations', type=int,
-                      help='run one workload with this many simulations (default: the table)')
-  parser.add_argument('--batch_size', type=int,
-                      help='run one workload with this batch size (default: the table)')
-  parser.add_argument('--search_policy', default='muzero', choices=('muzero', 'gumbel'),
-                      help='our search policy to time (gumbel: Gumbel noise, no Dirichlet)')
-  parser.add_argument('--mctx_python', default=None,
-                      help='Python interpreter with jax and mctx: measure mctx too')
-  parser.add_argument('--json', action='store_true',
-                      help='print one JSON object per workload and nothing else on stdout')
-  parser.add_argument('--repetitions', type=int, default=5, help='timed repetitions (>= 5)')
-  parser.add_argument('--min_repetition_s', type=float, default=1.0,
-                      help='minimum duration of one repetition in seconds (>= 1)')
-  parser.add_argument('--cpu', type=int, default=1,
-                      help='the one CPU the process is pinned to, like taskset -c (default 1)')
-  args = parser.parse_args()
-  if args.repetitions < 5 or args.min_repetition_s < 1.0:
-    parser.error(f'--repetitions={args.repetitions} and --min_repetition_s='
-                 f'{args.min_repetition_s} must be >= 5 and >= 1: the figures are medians of at '
-                 'least 5 repetitions of at least 1 s.')
-  for name in ('num_actions', 'num_simulations', 'batch_size'):
-    if getattr(args, name) is not None and getattr(args, name) < 1:
-      parser.error(f'--{name}={getattr(args, name)} must be >= 1.')
-  return args
-
-
-if __name__ == '__main__':
-  ARGS = _parse_args()
-  # One thread on one core, set before TensorFlow loads and starts its thread pools (which
-  # inherit the affinity). Importing this module for its network does none of this.
-  os.environ['OMP_NUM_THREADS'] = '1'
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  os.sched_setaffinity(0, {ARGS.cpu})
-
-import json  # pylint: disable=g-import-not-at-top,wrong-import-position
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bench import search_workload  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -166,7 +127,7 @@ def mean_simulation_depth(workload: Workload, search_policy: str = 'muzero') -> 
       parents(search_workload.observations(workload.batch_size)).numpy())
 
 
-def benchmark_mctx(mctx_python: str, workload: Workload, args: argparse.Namespace) -> dict:
+def benchmark_mctx(mctx_python: str, workload: Workload, args: Any) -> dict:
   """The mctx side's figures of one workload (`bench.search_mctx` in `mctx_python`)."""
   command = [mctx_python, '-m', 'bench.search_mctx', f'--num_actions={workload.num_actions}',
              f'--num_simulations={workload.num_simulations}',
@@ -180,29 +141,48 @@ def benchmark_mctx(mctx_python: str, workload: Workload, args: argparse.Namespac
   return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def workloads(args: argparse.Namespace) -> List[Workload]:
+def workloads(args: Any) -> List[Workload]:
   """The table's workloads, or the one the flags ask for (missing flags from the first row)."""
-  flags = (args.num_actions, args.num_simulations, args.batch_size)
-  if all(flag is None for flag in flags):
+  chosen = (args.num_actions, args.num_simulations, args.batch_size)
+  if all(value is None for value in chosen):
     return list(search_workload.WORKLOADS)
   default = search_workload.WORKLOADS[0]
-  return [Workload(*(default[i] if flag is None else flag for i, flag in enumerate(flags)))]
+  return [Workload(*(default[i] if value is None else value for i, value in enumerate(chosen)))]
 
 
-def main(args: argparse.Namespace) -> None:
-  harness.limit_threads(1)
-  command = f'python -m bench.search {" ".join(sys.argv[1:])}'.strip()
+def define_flags() -> None:
+  """The command line of `python -m bench.search`."""
+  for name, what in (('num_actions', 'many actions'), ('num_simulations', 'many simulations'),
+                     ('batch_size', 'batch size')):
+    flags.DEFINE_integer(name, None, f'Run one workload with this {what} (default: the table).',
+                         lower_bound=1)
+  flags.DEFINE_enum('search_policy', 'muzero', config_lib.SEARCH_POLICIES,
+                    'Our search policy to time (gumbel: Gumbel noise, no Dirichlet).')
+  flags.DEFINE_string('mctx_python', None, 'Python interpreter with jax and mctx: measure mctx '
+                      'too.')
+  harness.define_json_flag(summary=False)
+  flags.DEFINE_integer('repetitions', 5, 'Timed repetitions; the figures are their median, of '
+                       'at least 5.', lower_bound=5)
+  flags.DEFINE_float('min_repetition_s', 1.0, 'Minimum duration of one repetition in seconds, '
+                     'at least 1.', lower_bound=1.0)
+  harness.define_cpu_flag()
+
+
+def main(args) -> None:
+  # Importing this module pins nothing; the mctx subprocess inherits OMP_NUM_THREADS=1.
+  harness.use_one_core(args.cpu)
   if not args.json:
-    print(f'{command}  (pinned to CPU {args.cpu}, 1 thread, TensorFlow {tf.__version__})')
+    print(f'{harness.command_line("bench.search")}  (pinned to CPU {args.cpu}, 1 thread, '
+          f'TensorFlow {tf.__version__})')
     print(f'{"actions":>8} {"sims":>5} {"B":>4} {"sims/s":>10} {"searches/s":>11} '
           f'{"compile s":>10} {"depth":>6}' +
           (f' {"mctx sims/s":>12} {"mctx compile s":>15} {"mctx depth":>11} {"ratio":>6}'
            if args.mctx_python else ''))
+  mctx: Optional[dict] = None
   for workload in workloads(args):
     ours = benchmark(workload, args.repetitions, args.min_repetition_s, args.search_policy)
     depth = mean_simulation_depth(workload, args.search_policy)
-    mctx: Optional[dict] = (benchmark_mctx(args.mctx_python, workload, args)
-                            if args.mctx_python else None)
+    mctx = (benchmark_mctx(args.mctx_python, workload, args) if args.mctx_python else None)
     if args.json:
       print(json.dumps({**workload._asdict(), **ours._asdict(), 'mean_depth': depth,
                         'mctx': mctx}), flush=True)
@@ -219,4 +199,4 @@ def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == '__main__':
-  main(ARGS)
+  harness.run(define_flags, main)
