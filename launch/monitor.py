@@ -14,7 +14,7 @@ at that time, which the evaluator's own log does not know.
 import dataclasses
 import os
 import time
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import launchpad as lp
 import reverb
