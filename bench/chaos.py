@@ -29,8 +29,10 @@ from absl import app
 from absl import flags
 
 from bench import harness
-from launch import nodes
+from launch import counter_node
+from launch import learner_node
 from launch import processes
+from launch import replay_node
 from launch import status as status_lib
 
 KINDS = ('actor', 'learner', 'replay', 'group')
@@ -104,8 +106,8 @@ class Chaos:
 
   def _checkpoint_ages(self):
     learner = _age_s(os.path.join(self.run_dir, 'learner', 'checkpoint'))
-    replay, _ = nodes.replay_checkpoints(os.path.join(self.run_dir, 'replay'))
-    return learner, _age_s(None if replay is None else os.path.join(replay, nodes.REVERB_DONE_FILE))
+    replay, _ = replay_node.replay_checkpoints(os.path.join(self.run_dir, 'replay'))
+    return learner, _age_s(None if replay is None else os.path.join(replay, replay_node.REVERB_DONE_FILE))
 
   def _kill_actor(self, kill: Kill, before: status_lib.Status) -> None:
     running = [index for group, index in processes.node_processes(self.run_dir) if group == 'actor']
@@ -126,8 +128,8 @@ class Chaos:
       kill.stop_s = time.time() - started
     last = self.run.status()  # The last status.json of the launch: at most 2 s old at the end.
     kill.reason = last.reason if kill.kind != 'group' else 'killed'
-    checkpoint_step = nodes.learner_checkpoint_step(self.run_dir) or 0
-    counts = nodes.saved_counts(self.run_dir)
+    checkpoint_step = learner_node.learner_checkpoint_step(self.run_dir) or 0
+    counts = counter_node.saved_counts(self.run_dir)
     self.resumes += 1
     try:
       self.run = self._launch(resume=True)
@@ -135,7 +137,7 @@ class Chaos:
       self.failed_resumes += 1
       raise RuntimeError(f'resume {self.resumes} failed after {kill.kind} kill') from error
     status = self.run.status()
-    with open(os.path.join(self.run_dir, nodes.REPLAY_RESTORED_FILE)) as file:
+    with open(os.path.join(self.run_dir, replay_node.REPLAY_RESTORED_FILE)) as file:
       restored = json.load(file)
     kill.resumed_from_step = status.resumed_from_step
     # No checkpoint yet (a kill within the first period): the learner starts afresh.
