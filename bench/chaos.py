@@ -75,7 +75,8 @@ def _age_s(path: Optional[str]) -> Optional[float]:
 
 
 def _run_flags() -> List[str]:
-  return ['--env=gym:CartPole-v1', '--launch_type=local_mp', f'--num_actors={flags.FLAGS.num_actors}',
+  return ['--env=gym:CartPole-v1', '--launch_type=local_mp',
+          f'--num_actors={flags.FLAGS.num_actors}',
           '--envs_per_actor=4', '--num_simulations=8', '--eval_episodes=2', '--eval_period_s=10',
           f'--learner_checkpoint_period_s={flags.FLAGS.checkpoint_period_s}',
           f'--replay_checkpoint_period_s={flags.FLAGS.checkpoint_period_s}',
@@ -107,7 +108,8 @@ class Chaos:
   def _checkpoint_ages(self):
     learner = _age_s(os.path.join(self.run_dir, 'learner', 'checkpoint'))
     replay, _ = replay_node.replay_checkpoints(os.path.join(self.run_dir, 'replay'))
-    return learner, _age_s(None if replay is None else os.path.join(replay, replay_node.REVERB_DONE_FILE))
+    return learner, _age_s(None if replay is None
+                           else os.path.join(replay, replay_node.REVERB_DONE_FILE))
 
   def _kill_actor(self, kill: Kill, before: status_lib.Status) -> None:
     running = [index for group, index in processes.node_processes(self.run_dir) if group == 'actor']

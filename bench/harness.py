@@ -38,8 +38,9 @@ def run(define_flags: Callable[[], None], main: Callable[[Any], None]) -> None:
   this module's `define_*_flags`), parses them with absl and calls `main(flags.FLAGS)`.
 
   The flags defined here are listed in the script's --help with its own. Positional arguments
-  are refused, since every setting is a flag (`python -m bench.actor 16` would otherwise run the default batch sizes), and
-  what `main` returns is not the exit status (absl's `app.run` would exit 1 on any object).
+  are refused, since every setting is a flag (`python -m bench.actor 16` would otherwise run
+  the default batch sizes), and what `main` returns is not the exit status (absl's `app.run`
+  would exit 1 on any object).
   """
   from absl import app  # pylint: disable=g-import-not-at-top
   from absl import flags  # pylint: disable=g-import-not-at-top

@@ -104,7 +104,8 @@ class RunSettings:
 
 def worker_seed(seed: int, worker_index: int) -> int:
   """The seed of worker `worker_index` (the N actors, then the reanalyzers): seed + 1000 (i + 1),
-  from which an actor seeds its environments (`actor_node.actor_environment_seeds`) and its search."""
+  from which an actor seeds its environments (`actor_node.actor_environment_seeds`) and its
+  search."""
   return seed + 1000 * (worker_index + 1)
 
 
