@@ -18,7 +18,6 @@ from typing import Optional
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import reverb  # pylint: disable=g-import-not-at-top,wrong-import-position
-from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from acme import specs  # pylint: disable=g-import-not-at-top,wrong-import-position
 from acme.utils import loggers  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -70,12 +69,10 @@ def define_flags() -> None:
   flags.DEFINE_list('batch_sizes', ['1', '16', '64'], 'Environments of the actor, one run each.')
   flags.DEFINE_integer('num_simulations', 50, 'Simulations per search.', lower_bound=1)
   flags.DEFINE_float('seconds', 10.0, 'Timed seconds per batch size.')
-  flags.DEFINE_bool('json', False, 'One JSON object per line on stdout.')
+  harness.define_json_flag(summary=False)
 
 
-def main(argv):
-  del argv
-  args = flags.FLAGS
+def main(args) -> None:
   print(f'command: {harness.command_line("bench.actor")}', file=sys.stderr)
   for batch_size in (int(b) for b in args.batch_sizes):
     result = measure(batch_size, args.num_simulations, args.seconds)
@@ -87,5 +84,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  harness.run(define_flags, main)

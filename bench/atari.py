@@ -45,12 +45,10 @@ def define_flags() -> None:
   flags.DEFINE_integer('learner_steps', 10, 'Timed learner steps per batch size.', lower_bound=1)
   flags.DEFINE_integer('warmup_steps', 3, 'Untimed learner steps first (tracing); at least 1.',
                        lower_bound=1)
-  flags.DEFINE_bool('json', False, 'One JSON object per line on stdout.')
+  harness.define_json_flag(summary=False)
 
 
-def main(argv):
-  del argv
-  args = flags.FLAGS
+def main(args) -> None:
   batch_sizes = [int(size) for size in args.batch_sizes]
   if batch_sizes and min(batch_sizes) < 1:
     raise app.UsageError(f'--batch_sizes={",".join(args.batch_sizes)} is not allowed; every '
@@ -85,5 +83,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  harness.run(define_flags, main)

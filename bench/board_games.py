@@ -22,7 +22,6 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 import reverb  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
-from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from acme import specs  # pylint: disable=g-import-not-at-top,wrong-import-position
 from acme.utils import loggers  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -128,9 +127,7 @@ def _sample_info(batch_size: int) -> reverb.SampleInfo:
                            priority=tf.ones([batch_size], tf.float64))
 
 
-def main(argv):
-  del argv
-  args = flags.FLAGS
+def main(args) -> None:
   harness.limit_threads(args.threads)
   print(f'command: {harness.command_line("bench.board_games")}', flush=True)
   for game in _games(args.games):
@@ -138,5 +135,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  harness.run(define_flags, main)

@@ -131,12 +131,10 @@ def define_flags() -> None:
   flags.DEFINE_integer('eval_every', 500, 'Learner steps between two scorings.', lower_bound=1)
   flags.DEFINE_integer('threads', 1, 'TensorFlow threads.', lower_bound=1)
   flags.DEFINE_integer('seed', 0, 'Seeds the games, the network and the learner.')
-  flags.DEFINE_bool('json', False, 'Make the last stdout line a JSON summary.')
+  harness.define_json_flag(summary=True)
 
 
-def main(argv):
-  del argv
-  args = flags.FLAGS
+def main(args) -> None:
   try:
     widths = [int(width) for width in args.head_channels]
   except ValueError:
@@ -153,5 +151,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  harness.run(define_flags, main)

@@ -28,24 +28,30 @@ from typing import List, Optional
 from absl import app
 from absl import flags
 
-from launch import nodes
+from bench import harness
+from launch import counter_node
+from launch import learner_node
 from launch import processes
+from launch import replay_node
 from launch import status as status_lib
-
-_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the kill times and kinds.')
-_DURATION_S = flags.DEFINE_float('duration_s', 1200.0, 'Seconds of chaos before the final stop.')
-_MIN_GAP_S = flags.DEFINE_float('min_gap_s', 20.0, 'Fewest seconds of learning before a kill.')
-_MAX_GAP_S = flags.DEFINE_float('max_gap_s', 60.0, 'Most seconds of learning before a kill.')
-_CHECKPOINT_PERIOD_S = flags.DEFINE_float('checkpoint_period_s', 30.0,
-                                          'Learner and replay checkpoint periods of the run.')
-_NUM_ACTORS = flags.DEFINE_integer('num_actors', 2, 'Actor nodes.')
-_KINDS = flags.DEFINE_list('kinds', ['actor', 'learner', 'replay', 'group'], 'What may be killed.')
-_RUN_DIR = flags.DEFINE_string('run_dir', None, 'Run directory (default: a new temporary one).')
-_TIMEOUT_S = flags.DEFINE_float('timeout_s', 600.0, 'Most seconds to wait for a start or a stop.')
 
 KINDS = ('actor', 'learner', 'replay', 'group')
 # A run stopped by the monitor: it saw the dead node within 10 s and the nodes had a 10 s notice.
 STOP_TARGET_S = 30.0
+
+
+def define_flags() -> None:
+  """The command line of `python -m bench.chaos`."""
+  flags.DEFINE_integer('seed', 0, 'Seed of the kill times and kinds.')
+  flags.DEFINE_float('duration_s', 1200.0, 'Seconds of chaos before the final stop.')
+  flags.DEFINE_float('min_gap_s', 20.0, 'Fewest seconds of learning before a kill.')
+  flags.DEFINE_float('max_gap_s', 60.0, 'Most seconds of learning before a kill.')
+  flags.DEFINE_float('checkpoint_period_s', 30.0, 'Learner and replay checkpoint periods of the '
+                     'run.')
+  flags.DEFINE_integer('num_actors', 2, 'Actor nodes.')
+  flags.DEFINE_list('kinds', ['actor', 'learner', 'replay', 'group'], 'What may be killed.')
+  flags.DEFINE_string('run_dir', None, 'Run directory (default: a new temporary one).')
+  flags.DEFINE_float('timeout_s', 600.0, 'Most seconds to wait for a start or a stop.')
 
 
 @dataclasses.dataclass
@@ -69,10 +75,11 @@ def _age_s(path: Optional[str]) -> Optional[float]:
 
 
 def _run_flags() -> List[str]:
-  return ['--env=gym:CartPole-v1', '--launch_type=local_mp', f'--num_actors={_NUM_ACTORS.value}',
+  return ['--env=gym:CartPole-v1', '--launch_type=local_mp',
+          f'--num_actors={flags.FLAGS.num_actors}',
           '--envs_per_actor=4', '--num_simulations=8', '--eval_episodes=2', '--eval_period_s=10',
-          f'--learner_checkpoint_period_s={_CHECKPOINT_PERIOD_S.value}',
-          f'--replay_checkpoint_period_s={_CHECKPOINT_PERIOD_S.value}',
+          f'--learner_checkpoint_period_s={flags.FLAGS.checkpoint_period_s}',
+          f'--replay_checkpoint_period_s={flags.FLAGS.checkpoint_period_s}',
           '--lp_termination_notice_secs=10', '--max_seconds=86400']
 
 
@@ -95,21 +102,22 @@ class Chaos:
     run = processes.LocalRun(self.run_dir, flags_, output)
     # Learning again: the learner answers and has stepped since this launch's start.
     run.wait_for(lambda status: status.state == 'running' and status.learner_steps > (
-        status.resumed_from_step or 0), 'learner steps', _TIMEOUT_S.value)
+        status.resumed_from_step or 0), 'learner steps', flags.FLAGS.timeout_s)
     return run
 
   def _checkpoint_ages(self):
     learner = _age_s(os.path.join(self.run_dir, 'learner', 'checkpoint'))
-    replay, _ = nodes.replay_checkpoints(os.path.join(self.run_dir, 'replay'))
-    return learner, _age_s(None if replay is None else os.path.join(replay, nodes.REVERB_DONE_FILE))
+    replay, _ = replay_node.replay_checkpoints(os.path.join(self.run_dir, 'replay'))
+    return learner, _age_s(None if replay is None
+                           else os.path.join(replay, replay_node.REVERB_DONE_FILE))
 
   def _kill_actor(self, kill: Kill, before: status_lib.Status) -> None:
     running = [index for group, index in processes.node_processes(self.run_dir) if group == 'actor']
     self.run.kill_node('actor', self.rng.choice(running))
     status = self.run.wait_for(lambda status: status.actors_alive < before.actors_alive,
-                               'one actor fewer alive', _TIMEOUT_S.value)
+                               'one actor fewer alive', flags.FLAGS.timeout_s)
     self.run.wait_for(lambda later: later.learner_steps > status.learner_steps + 10,
-                      'learner steps after the actor kill', _TIMEOUT_S.value)
+                      'learner steps after the actor kill', flags.FLAGS.timeout_s)
     kill.reason = f'goes on, actors {status.actors_alive}/{status.num_actors} alive'
 
   def _kill_and_resume(self, kill: Kill) -> None:
@@ -118,12 +126,12 @@ class Chaos:
       self.run.kill()
     else:
       self.run.kill_node(kill.kind)
-      self.run.wait_for_exit(_TIMEOUT_S.value)
+      self.run.wait_for_exit(flags.FLAGS.timeout_s)
       kill.stop_s = time.time() - started
     last = self.run.status()  # The last status.json of the launch: at most 2 s old at the end.
     kill.reason = last.reason if kill.kind != 'group' else 'killed'
-    checkpoint_step = nodes.learner_checkpoint_step(self.run_dir) or 0
-    counts = nodes.saved_counts(self.run_dir)
+    checkpoint_step = learner_node.learner_checkpoint_step(self.run_dir) or 0
+    counts = counter_node.saved_counts(self.run_dir)
     self.resumes += 1
     try:
       self.run = self._launch(resume=True)
@@ -131,7 +139,7 @@ class Chaos:
       self.failed_resumes += 1
       raise RuntimeError(f'resume {self.resumes} failed after {kill.kind} kill') from error
     status = self.run.status()
-    with open(os.path.join(self.run_dir, nodes.REPLAY_RESTORED_FILE)) as file:
+    with open(os.path.join(self.run_dir, replay_node.REPLAY_RESTORED_FILE)) as file:
       restored = json.load(file)
     kill.resumed_from_step = status.resumed_from_step
     # No checkpoint yet (a kill within the first period): the learner starts afresh.
@@ -142,7 +150,7 @@ class Chaos:
 
   def kill_one(self, at_s: float) -> Kill:
     before = self.run.status()
-    kinds = [kind for kind in _KINDS.value if kind != 'actor' or before.actors_alive > 1]
+    kinds = [kind for kind in flags.FLAGS.kinds if kind != 'actor' or before.actors_alive > 1]
     kind = self.rng.choice(kinds)
     kill = Kill(at_s, kind, *self._checkpoint_ages())
     if kind == 'actor':
@@ -155,7 +163,7 @@ class Chaos:
   def stop(self) -> status_lib.Status:
     """Stops the run as Ctrl-C would; returns its final status."""
     os.kill(self.run.process.pid, signal.SIGTERM)
-    self.run.wait_for_exit(_TIMEOUT_S.value)
+    self.run.wait_for_exit(flags.FLAGS.timeout_s)
     return self.run.status()
 
 
@@ -189,32 +197,31 @@ def print_table(chaos: Chaos, final: status_lib.Status, command: str) -> None:
         f'{max((k.env_steps_lost for k in lost), default=0)} env steps; max checkpoint age at a kill: '
         f'learner {max((k.learner_checkpoint_age_s or 0 for k in chaos.kills), default=0):.1f} s, '
         f'replay {max((k.replay_checkpoint_age_s or 0 for k in chaos.kills), default=0):.1f} s '
-        f'(period {_CHECKPOINT_PERIOD_S.value:g} s)')
+        f'(period {flags.FLAGS.checkpoint_period_s:g} s)')
   print(f'final state: {final.state} ({final.reason}); {final.learner_steps:,} learner steps, '
         f'{final.env_steps:,} env steps, replay {final.replay_size:,} items, actors '
         f'{final.actors_alive}/{final.num_actors} alive, last evaluation return {final.last_eval_return}')
 
 
-def main(argv):
-  del argv
-  for kind in _KINDS.value:
+def main(args) -> None:
+  for kind in args.kinds:
     if kind not in KINDS:
       raise app.UsageError(f'--kinds: {kind!r} is not allowed; allowed: {", ".join(KINDS)}.')
-  if not 0 < _MIN_GAP_S.value <= _MAX_GAP_S.value:
-    raise app.UsageError(f'--min_gap_s={_MIN_GAP_S.value:g} and --max_gap_s={_MAX_GAP_S.value:g} '
+  if not 0 < args.min_gap_s <= args.max_gap_s:
+    raise app.UsageError(f'--min_gap_s={args.min_gap_s:g} and --max_gap_s={args.max_gap_s:g} '
                          'must satisfy 0 < min <= max.')
-  run_dir = _RUN_DIR.value or os.path.join(tempfile.mkdtemp(prefix='bench-chaos-'), 'run')
-  command = ' '.join(['python -m bench.chaos', f'--seed={_SEED.value}',
-                      f'--duration_s={_DURATION_S.value:g}', f'--min_gap_s={_MIN_GAP_S.value:g}',
-                      f'--max_gap_s={_MAX_GAP_S.value:g}',
-                      f'--checkpoint_period_s={_CHECKPOINT_PERIOD_S.value:g}',
-                      f'--num_actors={_NUM_ACTORS.value}', f'--kinds={",".join(_KINDS.value)}'])
+  run_dir = args.run_dir or os.path.join(tempfile.mkdtemp(prefix='bench-chaos-'), 'run')
+  command = ' '.join(['python -m bench.chaos', f'--seed={args.seed}',
+                      f'--duration_s={args.duration_s:g}', f'--min_gap_s={args.min_gap_s:g}',
+                      f'--max_gap_s={args.max_gap_s:g}',
+                      f'--checkpoint_period_s={args.checkpoint_period_s:g}',
+                      f'--num_actors={args.num_actors}', f'--kinds={",".join(args.kinds)}'])
   print(f'{command}\nrun_dir {run_dir}', flush=True)
   started = time.time()
-  chaos = Chaos(run_dir, _SEED.value)
+  chaos = Chaos(run_dir, args.seed)
   try:
-    while time.time() - started < _DURATION_S.value:
-      time.sleep(chaos.rng.uniform(_MIN_GAP_S.value, _MAX_GAP_S.value))
+    while time.time() - started < args.duration_s:
+      time.sleep(chaos.rng.uniform(args.min_gap_s, args.max_gap_s))
       kill = chaos.kill_one(time.time() - started)
       print(f'[{kill.at_s:6.0f}s] {kill.kind}: {kill.reason}; stop {_cell(kill.stop_s)} s; resumed '
             f'from {_cell(kill.resumed_from_step)}; lost: learner {_cell(kill.learner_steps_lost)}, '
@@ -226,4 +233,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  harness.run(define_flags, main)

@@ -13,7 +13,6 @@ import os
 import tempfile
 
 import numpy as np
-from absl import app
 from absl import flags
 
 from bench import harness
@@ -50,23 +49,21 @@ def define_flags() -> None:
   flags.DEFINE_list('num_actors', ['1', '2', '4'], 'Actor counts to measure.')
   flags.DEFINE_integer('envs_per_actor', 16, 'Environments per actor.', lower_bound=1)
   flags.DEFINE_integer('seconds', 120, 'Length of each run.', lower_bound=1)
-  flags.DEFINE_bool('json', False, 'Print one JSON object per run and nothing else.')
+  harness.define_json_flag(summary=False)
 
 
-def main(argv):
-  del argv
+def main(args) -> None:
   command = harness.command_line('bench.distributed')
-  if not flags.FLAGS.json:
+  if not args.json:
     print(f'# {command}  ({os.cpu_count()} cores, local_mp, CartPole preset)')
     print(f'{"actors":>6} {"envs":>5} {"env steps/s":>12} {"learner steps/s":>16} {"staleness med/p90/max":>22}')
-  for count in [int(value) for value in flags.FLAGS.num_actors]:
-    result = measure(count, flags.FLAGS.envs_per_actor, flags.FLAGS.seconds)
+  for count in [int(value) for value in args.num_actors]:
+    result = measure(count, args.envs_per_actor, args.seconds)
     staleness = f'{result["staleness_median"]}/{result["staleness_p90"]}/{result["staleness_max"]}'
-    harness.report(flags.FLAGS.json, result, lambda: (
+    harness.report(args.json, result, lambda: (
         f'{count:>6} {result["envs_per_actor"]:>5} {result["env_steps_per_s"]:>12.0f} '
         f'{result["learner_steps_per_s"]:>16.1f} {staleness:>22}'))
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  harness.run(define_flags, main)

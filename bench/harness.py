@@ -3,8 +3,9 @@
 Thread pools and the one-core check, the replay filled by a uniformly random policy, the
 single-process train-and-evaluate loop of the learning benchmarks, and running `launch.local`
 while following its status.json. Command lines are absl flags, as in `launch/`; a script defines
-them in its `define_flags()`, called only when it runs, so that importing a script (tests,
-other benchmarks) defines none and two scripts may share a flag name.
+them in its `define_flags()` and runs with `run(define_flags, main)`, so that importing a script
+(tests, other benchmarks) defines none and two scripts may share a flag name. The flags several
+scripts take with one meaning are defined here (`define_json_flag`, `define_opponent_flags`).
 """
 
 import json
@@ -30,6 +31,103 @@ def command_line(module: str, pinned: bool = False) -> str:
   """The command that ran this benchmark (`pinned`: as one-core figures are taken), to print
   with its figures."""
   return f'{PINNED_PYTHON if pinned else "python"} -m {module} {" ".join(sys.argv[1:])}'.rstrip()
+
+
+def run(define_flags: Callable[[], None], main: Callable[[Any], None]) -> None:
+  """Runs a benchmark from its command line: defines its flags (`define_flags()`, which may call
+  this module's `define_*_flags`), parses them with absl and calls `main(flags.FLAGS)`.
+
+  The flags defined here are listed in the script's --help with its own. Positional arguments
+  are refused, since every setting is a flag (`python -m bench.actor 16` would otherwise run
+  the default batch sizes), and what `main` returns is not the exit status (absl's `app.run`
+  would exit 1 on any object).
+  """
+  from absl import app  # pylint: disable=g-import-not-at-top
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  define_flags()
+  for flag in flags.FLAGS.get_key_flags_for_module(__name__):
+    # As `flags.adopt_module_key_flags` would from the script (absl names `__main__` by argv[0]).
+    flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+
+  def main_with_flags(argv: List[str]) -> None:
+    if len(argv) > 1:
+      raise app.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags only '
+                           '(--name=value, see --help).')
+    main(flags.FLAGS)
+
+  app.run(main_with_flags)
+
+
+def define_json_flag(summary: bool) -> None:
+  """--json: the script's last stdout line is a JSON summary (`summary`), or every measurement
+  is one JSON line on stdout and nothing else is (`report`)."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_bool('json', False, 'Make the last stdout line a JSON summary.' if summary
+                    else 'One JSON object per line on stdout.')
+
+
+def define_learning_flags(preset: str, overrides_example: str, time_budget_s: float,
+                          hold_s: float, output_dir: str) -> None:
+  """The flags of a learning benchmark run by `bench.learn_cartpole.learn_single_process` (and
+  the summary it prints): --time_budget_s, --seed, --json, --num_envs, --eval_every_s, --hold_s,
+  --output_dir (default described as `output_dir`) and --config_overrides of `preset`, the
+  preset function's name (e.g. 'cartpole'), with `overrides_example`."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_float('time_budget_s', time_budget_s, 'Seconds of the whole run, evaluations '
+                     'included.')
+  flags.DEFINE_integer('seed', 0, 'Seeds the environments, the network and the search.')
+  define_json_flag(summary=True)
+  flags.DEFINE_integer('num_envs', None, "Environments per actor (default: the config's "
+                       'envs_per_actor).', lower_bound=1)
+  flags.DEFINE_float('eval_every_s', 60.0, 'Seconds of training between two evaluations.')
+  flags.DEFINE_float('hold_s', hold_s, 'Seconds of training after the first solve, to see '
+                     'whether it holds.')
+  flags.DEFINE_string('output_dir', None, f'Default: {output_dir}.')
+  flags.DEFINE_string('config_overrides', '', f'Fields of the {preset}() preset to change, e.g. '
+                      f"'{overrides_example}' (agents.muzero.config.with_overrides).")
+
+
+def pin_to_cpu(cpu: int) -> None:
+  """Pins every thread of this process to `cpu`, and so the threads it starts later.
+
+  Every thread: importing TensorFlow, which this module does before the flags are parsed,
+  already starts threads, and an affinity set for the calling thread alone would leave them on
+  every core (measured: 2 of 5 threads after the first op).
+
+  Raises:
+    ValueError: `cpu` is not one this process may run on (the message names those).
+  """
+  allowed = sorted(os.sched_getaffinity(0))
+  if cpu not in allowed:
+    raise ValueError(f'--cpu={cpu} is not allowed; allowed: one of the CPUs this process may '
+                     f'run on, {allowed}.')
+  for thread in os.listdir('/proc/self/task'):
+    try:
+      os.sched_setaffinity(int(thread), {cpu})
+    except ProcessLookupError:
+      pass  # The thread ended meanwhile.
+
+
+def define_cpu_flag() -> None:
+  """--cpu, for the scripts that pin themselves to one core (`use_one_core`)."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_integer('cpu', 1, 'The one CPU the process is pinned to, like taskset -c.')
+
+
+def use_one_core(cpu: int) -> None:
+  """Runs the rest of this process on CPU `cpu` (`pin_to_cpu`) with one TensorFlow thread per
+  pool, and sets OMP_NUM_THREADS=1 for the libraries and subprocesses it starts later.
+
+  Raises:
+    app.UsageError: naming --cpu, when `cpu` is not one this process may run on.
+  """
+  from absl import app  # pylint: disable=g-import-not-at-top
+  os.environ['OMP_NUM_THREADS'] = '1'
+  try:
+    pin_to_cpu(cpu)
+  except ValueError as error:
+    raise app.UsageError(str(error)) from error
+  limit_threads(1)
 
 
 def define_opponent_flags() -> None:

@@ -71,7 +71,6 @@ def learn(args, output_dir: str):
 def define_flags() -> None:
   """The command line of `python -m bench.learn_board_game`."""
   harness.define_opponent_flags()
-  flags.adopt_module_key_flags(harness)  # So that --help lists them with this script's.
   flags.DEFINE_integer('eval_games', 100, 'Games per evaluation, half with the agent moving first.',
                        lower_bound=1)
   flags.DEFINE_float('eval_every_s', 60.0, 'Seconds of training between two evaluations.')
@@ -85,13 +84,11 @@ def define_flags() -> None:
                        "before argmax (default: the preset's, the paper's 30).", lower_bound=1)
   flags.DEFINE_integer('seed', 0, 'Seeds the environments, the network, the search and the '
                        'opponent.')
-  flags.DEFINE_bool('json', False, 'Make the last stdout line a JSON summary.')
+  harness.define_json_flag(summary=True)
   flags.DEFINE_string('output_dir', None, 'Default: runs/learn_board_game/<game>-<seed>-<time>.')
 
 
-def main(argv):
-  del argv
-  args = flags.FLAGS
+def main(args) -> None:
   if args.eval_every_s <= 0 or args.time_budget_s <= 0:
     raise app.UsageError(f'--eval_every_s={args.eval_every_s} and --time_budget_s='
                          f'{args.time_budget_s} are not allowed; both must be > 0.')
@@ -114,5 +111,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  harness.run(define_flags, main)

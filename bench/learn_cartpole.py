@@ -38,7 +38,6 @@ from typing import Any, Callable, Dict, List, Tuple
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from agents.muzero import actor as actor_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -140,18 +139,9 @@ def learn_single_process(args, output_dir: str, environment_id: str = 'gym:CartP
 
 def define_flags() -> None:
   """The command line of `python -m bench.learn_cartpole`."""
-  flags.DEFINE_float('time_budget_s', 1800.0, 'Seconds of the whole run, evaluations included.')
-  flags.DEFINE_integer('seed', 0, 'Seeds the environments, the network and the search.')
-  flags.DEFINE_bool('json', False, 'Make the last stdout line a JSON summary.')
-  flags.DEFINE_integer('num_envs', None, "Environments per actor (default: the config's "
-                       'envs_per_actor).', lower_bound=1)
-  flags.DEFINE_float('eval_every_s', 60.0, 'Seconds of training between two evaluations.')
-  flags.DEFINE_float('hold_s', 120.0, 'Seconds of training after the first solve, to see whether '
-                     'it holds.')
-  flags.DEFINE_string('output_dir', None, 'Default: runs/learn_cartpole/<mode>-<seed>-<time>.')
-  flags.DEFINE_string('config_overrides', '', "Fields of the cartpole() preset to change, e.g. "
-                      "'td_steps=10,target_update_period=100' "
-                      '(agents.muzero.config.with_overrides).')
+  harness.define_learning_flags('cartpole', 'td_steps=10,target_update_period=100',
+                                time_budget_s=1800.0, hold_s=120.0,
+                                output_dir='runs/learn_cartpole/<mode>-<seed>-<time>')
   flags.DEFINE_integer('num_actors', 1, 'Actor nodes of the distributed run (default: 1, as make '
                        'run).', lower_bound=1)
   flags.DEFINE_integer('num_reanalyzers', 0, 'Reanalyzer nodes of the distributed run '
@@ -160,9 +150,7 @@ def define_flags() -> None:
                     'one process.')
 
 
-def main(argv):
-  del argv
-  args = flags.FLAGS
+def main(args) -> None:
   print(f'command: {harness.command_line("bench.learn_cartpole")}', flush=True)
   mode = 'distributed' if args.distributed else 'single'
   output_dir = args.output_dir or os.path.join(
@@ -175,5 +163,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  harness.run(define_flags, main)

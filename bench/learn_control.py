@@ -18,44 +18,41 @@ With `--json` the last stdout line is {"solved", "wall_s", "env_steps", "final_e
 "first_solved_s", "first_solved_env_steps", "learner_steps", ...}.
 """
 
-import argparse
 import json
 import os
-import sys
 import time
 
-from agents.muzero import config as config_lib
-from bench import learn_cartpole
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import learn_cartpole  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # Greedy mean returns that count as solved, per environment id.
 TARGET_RETURNS = {'gym:Pendulum-v1': -200.0, 'gym:MountainCarContinuous-v0': 90.0,
                   'gym:InvertedPendulum-v5': 950.0}
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--env', default='gym:Pendulum-v1', help=f'one of {sorted(TARGET_RETURNS)} '
-                      'or any continuous-action id with --target_return')
-  parser.add_argument('--target_return', type=float, default=None,
-                      help='greedy mean return that counts as solved (default: per environment)')
-  parser.add_argument('--time_budget_s', type=float, default=900.0)
-  parser.add_argument('--seed', type=int, default=0)
-  parser.add_argument('--json', action='store_true', help='make the last stdout line a JSON summary')
-  parser.add_argument('--num_envs', type=int, default=None,
-                      help="environments per actor (default: the config's envs_per_actor)")
-  parser.add_argument('--eval_every_s', type=float, default=60.0)
-  parser.add_argument('--hold_s', type=float, default=0.0,
-                      help='seconds of training after the first solve, to see whether it holds')
-  parser.add_argument('--output_dir', default=None, help='default: runs/learn_control/<env>-<seed>-<time>')
-  parser.add_argument('--config_overrides', default='',
-                      help='fields of the continuous_control() preset to change '
-                           '(agents.muzero.config.with_overrides)')
-  args = parser.parse_args()
+def define_flags() -> None:
+  """The command line of `python -m bench.learn_control`."""
+  flags.DEFINE_string('env', 'gym:Pendulum-v1', f'One of {sorted(TARGET_RETURNS)}, or any '
+                      'continuous-action id with --target_return.')
+  flags.DEFINE_float('target_return', None, 'Greedy mean return that counts as solved '
+                     '(default: per environment).')
+  harness.define_learning_flags('continuous_control', 'num_sampled_actions=16',
+                                time_budget_s=900.0, hold_s=0.0,
+                                output_dir='runs/learn_control/<env>-<seed>-<time>')
+
+
+def main(args) -> None:
   target = args.target_return if args.target_return is not None else TARGET_RETURNS.get(args.env)
   if target is None:
-    parser.error(f'--env={args.env!r} has no default target; allowed: {sorted(TARGET_RETURNS)}, or '
-                 'give --target_return.')
-  print(f'command: python -m bench.learn_control {" ".join(sys.argv[1:])}'.rstrip(), flush=True)
+    raise app.UsageError(f'--env={args.env!r} has no default target; allowed: '
+                         f'{sorted(TARGET_RETURNS)}, or give --target_return.')
+  print(f'command: {harness.command_line("bench.learn_control")}', flush=True)
   output_dir = args.output_dir or os.path.join(
       'runs', 'learn_control',
       f'{args.env.replace(":", "-")}-{args.seed}-{time.strftime("%Y%m%d-%H%M%S")}')
@@ -68,4 +65,4 @@ def main():
 
 
 if __name__ == '__main__':
-  main()
+  harness.run(define_flags, main)

@@ -20,7 +20,6 @@ import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -88,12 +87,10 @@ def define_flags() -> None:
                        'with 2.', lower_bound=1)
   flags.DEFINE_integer('steps', 100, 'Timed learner steps.', lower_bound=1)
   flags.DEFINE_integer('batch_size', 256, 'Learner batch size.', lower_bound=1)
-  flags.DEFINE_bool('json', False, 'One JSON object per line on stdout.')
+  harness.define_json_flag(summary=False)
 
 
-def main(argv):
-  del argv
-  args = flags.FLAGS
+def main(args) -> None:
   if args.threads is None:
     print(f'command: {harness.command_line("bench.learner")}', file=sys.stderr)
     for threads in (1, 2):
@@ -112,5 +109,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  harness.run(define_flags, main)

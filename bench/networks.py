@@ -88,9 +88,8 @@ def define_flags() -> None:
   flags.DEFINE_list('networks', list(NETWORKS), f'Subset of {",".join(NETWORKS)} to measure.')
 
 
-def main(argv) -> None:
-  del argv
-  names = flags.FLAGS.networks
+def main(args) -> None:
+  names = args.networks
   unknown = sorted(set(names) - set(NETWORKS))
   if unknown:
     raise app.UsageError(f'--networks has unknown {unknown}; allowed: {sorted(NETWORKS)}')
@@ -110,5 +109,4 @@ def main(argv) -> None:
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  harness.run(define_flags, main)

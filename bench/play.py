@@ -74,16 +74,13 @@ def define_flags() -> None:
   flags.DEFINE_string('run_dir', None, 'Run directory of a launch.local run; omit to play an '
                       'untrained network.')
   harness.define_opponent_flags()
-  flags.adopt_module_key_flags(harness)  # So that --help lists them with this script's.
   flags.DEFINE_integer('num_games', 100, 'Games in all, half with the agent moving first.',
                        lower_bound=1)
   flags.DEFINE_integer('seed', 0, "Seeds the opponent, the search and an untrained network's "
                        'weights.')
 
 
-def main(argv) -> arena.MatchResult:
-  del argv
-  args = flags.FLAGS
+def main(args) -> None:
   print(f'command: {harness.command_line("bench.play")}')
   try:
     game = openspiel.load_two_player_game(args.game)
@@ -97,9 +94,7 @@ def main(argv) -> arena.MatchResult:
   result = arena.play_games(actor, game, opponent, args.num_games)
   print(result)
   print(f'{time.time() - start:.1f} s, compiling the search included')
-  return result
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  harness.run(define_flags, main)

@@ -15,22 +15,19 @@ machine's load hits all three alike.
       [--cpu=1]
 """
 
-import argparse
 import os
 import statistics
-import sys
 import time
 
-if __name__ == '__main__':
-  os.environ['OMP_NUM_THREADS'] = '1'
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from dm_env import specs  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import search  # pylint: disable=g-import-not-at-top,wrong-import-position
 from agents.muzero import sampled  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 from networks import muzero  # pylint: disable=g-import-not-at-top,wrong-import-position
 from networks.config import NetworkConfig  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -62,17 +59,18 @@ def _interleaved_medians(searches, rounds: int = 9, seconds: float = 0.4):
           for name, values in times.items()}
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--num_actions', type=int, default=8)
-  parser.add_argument('--batch_size', type=int, default=16)
-  parser.add_argument('--num_simulations', type=int, default=25)
-  parser.add_argument('--cpu', type=int, default=1)
-  args = parser.parse_args()
-  os.sched_setaffinity(0, {args.cpu})
-  tf.config.threading.set_intra_op_parallelism_threads(1)
-  tf.config.threading.set_inter_op_parallelism_threads(1)
-  print(f'command: python -m bench.sampled_search {" ".join(sys.argv[1:])}'.rstrip(), flush=True)
+def define_flags() -> None:
+  """The command line of `python -m bench.sampled_search`."""
+  flags.DEFINE_integer('num_actions', 8, 'A, the discrete actions, and K, the samples per node.',
+                       lower_bound=1)
+  flags.DEFINE_integer('batch_size', 16, 'Roots searched at once.', lower_bound=1)
+  flags.DEFINE_integer('num_simulations', 25, 'Simulations per search.', lower_bound=1)
+  harness.define_cpu_flag()
+
+
+def main(args) -> None:
+  harness.use_one_core(args.cpu)
+  print(f'command: {harness.command_line("bench.sampled_search")}', flush=True)
   observation_spec = specs.Array((4,), np.float32)
   observations = np.random.default_rng(0).normal(size=(args.batch_size, 4)).astype(np.float32)
   keys = np.arange(args.batch_size)
@@ -95,5 +93,6 @@ def main():
     print(f'{name:>10}: {milliseconds:7.2f} ms per search of {args.batch_size} roots x '
           f'{args.num_simulations} simulations ({ratio:.2f} x full, median of round ratios)')
 
+
 if __name__ == '__main__':
-  main()
+  harness.run(define_flags, main)

@@ -5,7 +5,7 @@ dominates (`bench.search_workload`): 2 actions x 50 simulations at B = 1 up to c
 actions x 100 simulations. One search = root inference + noise + the simulations + reading the
 visit counts into numpy. The first call (trace + compile + one search) is timed apart; the
 throughput is the median of repetitions of at least `--min_repetition_s` seconds each; "depth"
-is the mean depth of a simulation, the levels it runs pUCT on (`mean_simulation_depth`). With
+is the mean depth of a simulation, the levels it runs selection on (`mean_simulation_depth`). With
 `--mctx_python` (a Python with jax and mctx, e.g. a venv under /tmp) each workload also runs
 `bench.search_mctx` in a subprocess pinned to the same CPU, right after ours, for the ratio.
 
@@ -13,63 +13,26 @@ is the mean depth of a simulation, the levels it runs pUCT on (`mean_simulation_
   python -m bench.search --num_actions=82 --num_simulations=800 --batch_size=1
 """
 
-import argparse
+import json
 import os
 import subprocess
-import sys
-from typing import List, Optional
+from typing import Any, List, Optional
 
-
-def _parse_args() -> argparse.Namespace:
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--num_actions', type=int,
-                      help='run one workload with this many actions (default: the table)')
-  parser.add_argument('--num_simulations', type=int,
-                      help='run one workload with this many simulations (default: the table)')
-  parser.add_argument('--batch_size', type=int,
-                      help='run one workload with this batch size (default: the table)')
-  parser.add_argument('--search_policy', default='muzero', choices=('muzero', 'gumbel'),
-                      help='our search policy to time (gumbel: Gumbel noise, no Dirichlet)')
-  parser.add_argument('--mctx_python', default=None,
-                      help='Python interpreter with jax and mctx: measure mctx too')
-  parser.add_argument('--json', action='store_true',
-                      help='print one JSON object per workload and nothing else on stdout')
-  parser.add_argument('--repetitions', type=int, default=5, help='timed repetitions (>= 5)')
-  parser.add_argument('--min_repetition_s', type=float, default=1.0,
-                      help='minimum duration of one repetition in seconds (>= 1)')
-  parser.add_argument('--cpu', type=int, default=1,
-                      help='the one CPU the process is pinned to, like taskset -c (default 1)')
-  args = parser.parse_args()
-  if args.repetitions < 5 or args.min_repetition_s < 1.0:
-    parser.error(f'--repetitions={args.repetitions} and --min_repetition_s='
-                 f'{args.min_repetition_s} must be >= 5 and >= 1: the figures are medians of at '
-                 'least 5 repetitions of at least 1 s.')
-  for name in ('num_actions', 'num_simulations', 'batch_size'):
-    if getattr(args, name) is not None and getattr(args, name) < 1:
-      parser.error(f'--{name}={getattr(args, name)} must be >= 1.')
-  return args
-
-
-if __name__ == '__main__':
-  ARGS = _parse_args()
-  # One thread on one core, set before TensorFlow loads and starts its thread pools (which
-  # inherit the affinity). Importing this module for its network does none of this.
-  os.environ['OMP_NUM_THREADS'] = '1'
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  os.sched_setaffinity(0, {ARGS.cpu})
-
-import json  # pylint: disable=g-import-not-at-top,wrong-import-position
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from bench import learner as learner_bench  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bench import search_workload  # pylint: disable=g-import-not-at-top,wrong-import-position
 from bench.search_workload import Workload  # pylint: disable=g-import-not-at-top,wrong-import-position
 from networks.base import NetworkOutput  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from search import gumbel  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import policies  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import qtransforms  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import search as search_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from search import selection  # pylint: disable=g-import-not-at-top,wrong-import-position
 from search import tree as tree_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
@@ -106,15 +69,20 @@ def _mlp(layers, inputs: tf.Tensor) -> tf.Tensor:
   return tf.nn.relu(inputs @ hidden_weights + hidden_bias) @ output_weights + output_bias
 
 
-def benchmark(workload: Workload, repetitions: int,
-              min_repetition_s: float, search_policy: str = 'muzero') -> search_workload.Timing:
-  """Times complete searches of our compiled search on one workload."""
-  network = BenchmarkNetwork(workload.num_actions)
-  config = config_lib.SearchConfig(
+def search_config(workload: Workload, search_policy: str = 'muzero') -> config_lib.SearchConfig:
+  """The search settings the benchmark times on `workload` (root noise on)."""
+  return config_lib.SearchConfig(
       num_simulations=workload.num_simulations, discount=search_workload.DISCOUNT,
       dirichlet_alpha=search_workload.DIRICHLET_ALPHA,
       dirichlet_fraction=search_workload.DIRICHLET_FRACTION, add_noise=True,
       search_policy=search_policy)
+
+
+def benchmark(workload: Workload, repetitions: int,
+              min_repetition_s: float, search_policy: str = 'muzero') -> search_workload.Timing:
+  """Times complete searches of our compiled search on one workload."""
+  network = BenchmarkNetwork(workload.num_actions)
+  config = search_config(workload, search_policy)
   observations = search_workload.observations(workload.batch_size)
   return search_workload.time_searches(
       lambda seed: policies.run_search(network, observations, None, seed,
@@ -122,13 +90,27 @@ def benchmark(workload: Workload, repetitions: int,
       workload, repetitions, min_repetition_s)
 
 
-def mean_simulation_depth(workload: Workload) -> float:
+def _select_action_without_noise(config: config_lib.SearchConfig,
+                                 workload: Workload) -> selection.SelectActionFn:
+  """The selection rule `SearchFn` runs with `config`, without root noise."""
+  signed_discount = tree_lib.signed_discount(config.discount, config.two_player)
+  if config.search_policy == 'gumbel':
+    return gumbel.selection_fn(
+        tf.zeros([workload.batch_size, workload.num_actions]), config.num_simulations,
+        config.max_num_considered_actions, signed_discount, config.gumbel_c_visit,
+        config.gumbel_c_scale)
+  return selection.puct(config.pb_c_init, config.pb_c_base, signed_discount,
+                        qtransforms.UNVISITED_Q_TRANSFORMS[config.unvisited_q])
+
+
+def mean_simulation_depth(workload: Workload, search_policy: str = 'muzero') -> float:
   """Mean depth of a simulation (`search_workload.mean_depth`) in the workload's trees.
 
-  The trees are those of `benchmark`'s search without the root noise (`SearchFn` returns no
-  tree), built by the same `search.search.run_simulations`.
+  The trees are those of `benchmark`'s search (same `search_policy`) without the root noise
+  (`SearchFn` returns no tree), built by the same `search.search.run_simulations`.
   """
   network = BenchmarkNetwork(workload.num_actions)
+  config = search_config(workload, search_policy)
 
   @tf.function(jit_compile=True, autograph=False)
   def parents(observations):
@@ -138,14 +120,14 @@ def mean_simulation_depth(workload: Workload) -> float:
         tf.ones([workload.batch_size, workload.num_actions], tf.bool), workload.num_simulations,
         qtransforms.init_min_max_stats(workload.batch_size))
     return search_lib.run_simulations(
-        tree, network, workload.num_simulations, config_lib.SearchConfig.pb_c_init,
-        config_lib.SearchConfig.pb_c_base, search_workload.DISCOUNT).parents
+        tree, network, workload.num_simulations, _select_action_without_noise(config, workload),
+        tree_lib.signed_discount(config.discount, config.two_player)).parents
 
   return search_workload.mean_depth(
       parents(search_workload.observations(workload.batch_size)).numpy())
 
 
-def benchmark_mctx(mctx_python: str, workload: Workload, args: argparse.Namespace) -> dict:
+def benchmark_mctx(mctx_python: str, workload: Workload, args: Any) -> dict:
   """The mctx side's figures of one workload (`bench.search_mctx` in `mctx_python`)."""
   command = [mctx_python, '-m', 'bench.search_mctx', f'--num_actions={workload.num_actions}',
              f'--num_simulations={workload.num_simulations}',
@@ -159,29 +141,48 @@ def benchmark_mctx(mctx_python: str, workload: Workload, args: argparse.Namespac
   return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def workloads(args: argparse.Namespace) -> List[Workload]:
+def workloads(args: Any) -> List[Workload]:
   """The table's workloads, or the one the flags ask for (missing flags from the first row)."""
-  flags = (args.num_actions, args.num_simulations, args.batch_size)
-  if all(flag is None for flag in flags):
+  chosen = (args.num_actions, args.num_simulations, args.batch_size)
+  if all(value is None for value in chosen):
     return list(search_workload.WORKLOADS)
   default = search_workload.WORKLOADS[0]
-  return [Workload(*(default[i] if flag is None else flag for i, flag in enumerate(flags)))]
+  return [Workload(*(default[i] if value is None else value for i, value in enumerate(chosen)))]
 
 
-def main(args: argparse.Namespace) -> None:
-  learner_bench.limit_threads(1)
-  command = f'python -m bench.search {" ".join(sys.argv[1:])}'.strip()
+def define_flags() -> None:
+  """The command line of `python -m bench.search`."""
+  for name, what in (('num_actions', 'many actions'), ('num_simulations', 'many simulations'),
+                     ('batch_size', 'batch size')):
+    flags.DEFINE_integer(name, None, f'Run one workload with this {what} (default: the table).',
+                         lower_bound=1)
+  flags.DEFINE_enum('search_policy', 'muzero', config_lib.SEARCH_POLICIES,
+                    'Our search policy to time (gumbel: Gumbel noise, no Dirichlet).')
+  flags.DEFINE_string('mctx_python', None, 'Python interpreter with jax and mctx: measure mctx '
+                      'too.')
+  harness.define_json_flag(summary=False)
+  flags.DEFINE_integer('repetitions', 5, 'Timed repetitions; the figures are their median, of '
+                       'at least 5.', lower_bound=5)
+  flags.DEFINE_float('min_repetition_s', 1.0, 'Minimum duration of one repetition in seconds, '
+                     'at least 1.', lower_bound=1.0)
+  harness.define_cpu_flag()
+
+
+def main(args) -> None:
+  # Importing this module pins nothing; the mctx subprocess inherits OMP_NUM_THREADS=1.
+  harness.use_one_core(args.cpu)
   if not args.json:
-    print(f'{command}  (pinned to CPU {args.cpu}, 1 thread, TensorFlow {tf.__version__})')
+    print(f'{harness.command_line("bench.search")}  (pinned to CPU {args.cpu}, 1 thread, '
+          f'TensorFlow {tf.__version__})')
     print(f'{"actions":>8} {"sims":>5} {"B":>4} {"sims/s":>10} {"searches/s":>11} '
           f'{"compile s":>10} {"depth":>6}' +
           (f' {"mctx sims/s":>12} {"mctx compile s":>15} {"mctx depth":>11} {"ratio":>6}'
            if args.mctx_python else ''))
+  mctx: Optional[dict] = None
   for workload in workloads(args):
     ours = benchmark(workload, args.repetitions, args.min_repetition_s, args.search_policy)
-    depth = mean_simulation_depth(workload)
-    mctx: Optional[dict] = (benchmark_mctx(args.mctx_python, workload, args)
-                            if args.mctx_python else None)
+    depth = mean_simulation_depth(workload, args.search_policy)
+    mctx = (benchmark_mctx(args.mctx_python, workload, args) if args.mctx_python else None)
     if args.json:
       print(json.dumps({**workload._asdict(), **ours._asdict(), 'mean_depth': depth,
                         'mctx': mctx}), flush=True)
@@ -198,4 +199,4 @@ def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == '__main__':
-  main(ARGS)
+  harness.run(define_flags, main)

@@ -25,11 +25,11 @@ from acme import specs
 from agents.muzero import arena
 from agents.muzero import canonical
 from agents.muzero import config as config_lib
-from environments import specs as environment_specs
 from environments import opponents
+from environments import specs as environment_specs
+from launch import counter_node
 from launch import curves
 from launch import monitor as monitor_lib
-from launch import nodes
 from launch import pinned_stack
 from launch import private_network
 from launch import program as program_lib
@@ -169,7 +169,7 @@ def _learner_threads(launch_type: str) -> Optional[int]:
 
 def _has_checkpoint(run_dir: str) -> bool:
   return any(os.path.exists(os.path.join(run_dir, name))
-             for name in ('learner', 'replay', nodes.COUNTER_FILE))
+             for name in ('learner', 'replay', counter_node.COUNTER_FILE))
 
 
 def _describe(name: str, value) -> str:

@@ -14,7 +14,7 @@ at that time, which the evaluator's own log does not know.
 import dataclasses
 import os
 import time
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import launchpad as lp
 import reverb
@@ -161,7 +161,7 @@ class MonitorNode:
   and the run goes on with the others; it fails once none of a group has answered for
   `silence_timeout_s` (with no reanalyzer the learner would wait for reanalysed items forever).
   Every `replay_checkpoint_period_s` it saves the counter and checkpoints the replay (the learner
-  checkpoints itself, see `launch.nodes.LearnerNode`).
+  checkpoints itself, see `launch.learner_node.LearnerNode`).
   """
 
   def __init__(self, run_dir: str, table: str, stopping_rule: StoppingRule, replay: reverb.Client,

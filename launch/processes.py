@@ -36,6 +36,20 @@ def node_processes(run_dir: str) -> Dict[Tuple[str, int], int]:
   return found
 
 
+def node_pid(run_dir: str, group: str, index: int = 0) -> int:
+  """The pid of node (`group`, `index`) of the local_mp run in `run_dir`.
+
+  Raises:
+    ValueError: no such node is running; the message names the nodes that are.
+  """
+  running = node_processes(run_dir)
+  if (group, index) not in running:
+    names = ', '.join(f'{name} {number}' for name, number in sorted(running)) or 'none'
+    raise ValueError(f'no process of node {group} {index} in {run_dir} (its output would go to '
+                     f'logs/processes/{group}/{index}); running: {names}.')
+  return running[(group, index)]
+
+
 class LocalRun:
   """`python -m launch.local` started in a process group of its own, to be followed and killed.
 
@@ -95,8 +109,8 @@ class LocalRun:
                          f'{self.output()[-5000:]}') from None
 
   def kill_node(self, group: str, index: int = 0) -> None:
-    """kill -9 of one node."""
-    os.kill(node_processes(self.run_dir)[(group, index)], signal.SIGKILL)
+    """kill -9 of one node; ValueError if it is not running (`node_pid`)."""
+    os.kill(node_pid(self.run_dir, group, index), signal.SIGKILL)
 
   def kill(self) -> None:
     """kill -9 of the whole process group: launcher and every node."""

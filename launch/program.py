@@ -22,9 +22,13 @@ from acme import specs
 from agents.muzero import builder as builder_lib
 from agents.muzero import config as config_lib
 from environments import make_environment
+from launch import actor_node
+from launch import counter_node
+from launch import evaluator_node
+from launch import learner_node
 from launch import monitor as monitor_lib
-from launch import nodes
 from launch import reanalyzer_node
+from launch import replay_node
 from launch import variable_server as variable_server_lib
 
 # Seconds the monitor waits on one call to the learner before calling it unresponsive.
@@ -68,7 +72,7 @@ class RunSettings:
     stopping_rule: when the monitor ends the run.
     publish_period: learner steps between two weight publications to the variable server.
     learner_checkpoint_period_s: seconds between two periodic checkpoints of the learner (the
-      counter is saved with each, see `launch.nodes.LearnerNode`).
+      counter is saved with each, see `launch.learner_node.LearnerNode`).
     replay_checkpoint_period_s: seconds between two periodic checkpoints of the replay (the
       counter is saved before each, see `launch.monitor.MonitorNode`). After a hard kill, a
       resumed run has lost at most one period of learner steps and of replay items.
@@ -104,7 +108,8 @@ class RunSettings:
 
 def worker_seed(seed: int, worker_index: int) -> int:
   """The seed of worker `worker_index` (the N actors, then the reanalyzers): seed + 1000 (i + 1),
-  from which an actor seeds its environments (`nodes.actor_environment_seeds`) and its search."""
+  from which an actor seeds its environments (`actor_node.actor_environment_seeds`) and its
+  search."""
   return seed + 1000 * (worker_index + 1)
 
 
@@ -123,32 +128,32 @@ def make_program(config: config_lib.MuZeroConfig, environment_factory, settings:
   program = lp.Program(name='muzero')
 
   with program.group('replay'):
-    replay = program.add_node(nodes.ReplayNode(
+    replay = program.add_node(replay_node.ReplayNode(
         functools.partial(builder.make_replay_tables, single_process=False), run_dir, builder.table))
   with program.group('counter'):
-    counter_node = lp.CourierNode(nodes.CounterNode, run_dir)
-    program.add_node(counter_node)
+    counter = lp.CourierNode(counter_node.CounterNode, run_dir)
+    program.add_node(counter)
   with program.group('variable_server'):
     variable_server_node = lp.CourierNode(variable_server_lib.VariableServer)
     variable_server = program.add_node(variable_server_node)
   with program.group('learner'):
-    learner_node = lp.CourierNode(
-        nodes.LearnerNode, config, environment_spec, replay, fail_fast_handle(variable_server_node),
-        fail_fast_handle(counter_node), run_dir, settings.resume, settings.publish_period,
+    learner = lp.CourierNode(
+        learner_node.LearnerNode, config, environment_spec, replay, fail_fast_handle(variable_server_node),
+        fail_fast_handle(counter), run_dir, settings.resume, settings.publish_period,
         settings.learner_checkpoint_period_s, settings.learner_threads)
-    program.add_node(learner_node)
+    program.add_node(learner)
   with program.group('actor'):
     # Actors wait for the first weights however long the learner takes to start.
     actors = [lp.CourierNode(
-        nodes.ActorNode, actor_id, config, environment_spec, environment_factory, replay,
-        variable_server, fail_fast_handle(counter_node), run_dir,
+        actor_node.ActorNode, actor_id, config, environment_spec, environment_factory, replay,
+        variable_server, fail_fast_handle(counter), run_dir,
         worker_seed(settings.seed, actor_id), settings.actor_threads)
               for actor_id in range(settings.num_actors)]
     for actor in actors:
       program.add_node(actor)
   reanalyzers = [lp.CourierNode(
       reanalyzer_node.ReanalyzerNode, reanalyzer_id, config, environment_spec, replay,
-      variable_server, fail_fast_handle(counter_node),
+      variable_server, fail_fast_handle(counter),
       worker_seed(settings.seed, settings.num_actors + reanalyzer_id), settings.actor_threads)
                  for reanalyzer_id in range(settings.num_reanalyzers)]
   if reanalyzers:
@@ -157,7 +162,7 @@ def make_program(config: config_lib.MuZeroConfig, environment_factory, settings:
         program.add_node(reanalyzer)
   with program.group('evaluator'):
     evaluator = lp.CourierNode(
-        nodes.EvaluatorNode, config, environment_spec, environment_factory, variable_server,
+        evaluator_node.EvaluatorNode, config, environment_spec, environment_factory, variable_server,
         run_dir, settings.seed, settings.eval_episodes, settings.eval_period_s,
         settings.actor_threads, settings.eval_opponent)
     program.add_node(evaluator)
@@ -165,8 +170,8 @@ def make_program(config: config_lib.MuZeroConfig, environment_factory, settings:
     # Every handle of the monitor fails fast, so that a dead node is seen at the next poll.
     program.add_node(lp.CourierNode(
         monitor_lib.MonitorNode, run_dir, builder.table, settings.stopping_rule, replay,
-        fail_fast_handle(counter_node), fail_fast_handle(variable_server_node),
-        fail_fast_handle(learner_node, LEARNER_CALL_TIMEOUT_S), fail_fast_handle(evaluator),
+        fail_fast_handle(counter), fail_fast_handle(variable_server_node),
+        fail_fast_handle(learner, LEARNER_CALL_TIMEOUT_S), fail_fast_handle(evaluator),
         [fail_fast_handle(actor) for actor in actors], settings.status_period_s,
         settings.replay_checkpoint_period_s,
         reanalyzers=[fail_fast_handle(reanalyzer) for reanalyzer in reanalyzers]))

@@ -16,7 +16,7 @@ from acme.utils import counting
 
 from agents.muzero import builder as builder_lib
 from agents.muzero import config as config_lib
-from launch import nodes
+from launch import node_common
 
 
 class ReanalyzerNode:
@@ -30,7 +30,7 @@ class ReanalyzerNode:
   def __init__(self, reanalyzer_id: int, config: config_lib.MuZeroConfig,
                environment_spec: specs.EnvironmentSpec, replay: reverb.Client, variable_server,
                counter, seed: int, num_threads: int = 1):
-    nodes.limit_threads(num_threads)
+    node_common.limit_threads(num_threads)
     self._reanalyzer_id = reanalyzer_id
     builder = builder_lib.MuZeroBuilder(config, environment_spec)
     # Waits for the first weights, however long the learner takes to start.
@@ -57,7 +57,7 @@ class ReanalyzerNode:
       if not worker.is_alive():
         raise RuntimeError(f'reanalyzer {self._reanalyzer_id} failed: {self._error!r}')
     self._stopping.set()
-    nodes.exit_if_own_process()
+    node_common.exit_if_own_process()
 
   def weights_version(self) -> int:
     """The learner step of the weights its latest items were reanalysed with."""

@@ -136,9 +136,10 @@ def improved_policy(node: qtransforms.NodeStatistics, c_visit: float,
 
 
 def _best_among(scores: tf.Tensor, candidates: tf.Tensor) -> tf.Tensor:
-  """[B] int32 argmax of `scores` [B, A] over `candidates` [B, A] (lowest index on ties)."""
-  return tf.argmax(tf.where(candidates, scores, tf.fill(tf.shape(scores), -np.inf)), axis=-1,
-                   output_type=tf.int32)
+  """[B] int32 argmax of `scores` [B, A] over `candidates` [B, A] (lowest index on ties), by
+  `selection.first_argmax` as pUCT: tf.argmax runs element by element under XLA on CPU."""
+  return selection.first_argmax(
+      tf.where(candidates, scores, tf.fill(tf.shape(scores), -np.inf)))
 
 
 def select_action(tree: tree_lib.Tree, node: tf.Tensor, *, gumbel: tf.Tensor,

@@ -20,8 +20,9 @@ applied (the check runs in the graph, before the optimizer), and `step` raises `
 naming the step, the non-finite figures and the batch columns that hold non-finite values;
 weights, optimizer state, step counter and the replay's priorities stay as the last good step
 left them.
-`save_checkpoint` refuses weights that are not finite, so the last good checkpoint (the manager
-keeps one) is never replaced by a poisoned one.
+`save_checkpoint` refuses weights that are not finite: a resume restores the newest readable
+checkpoint (the manager keeps two), so a poisoned one would be resumed from, and a second would
+delete the last good one.
 
 The compute runs under `tf.device(device)`, the first GPU when TensorFlow sees one and the CPU
 otherwise; nothing else depends on the device.
@@ -404,8 +405,9 @@ class MuZeroLearner(core.Learner):
     """Writes network, optimizer and step counter to the checkpoint directory; returns the path.
 
     Raises:
-      NonFiniteError: a trained variable holds NaN or inf. The manager keeps one checkpoint, so
-        saving would delete the last good one.
+      NonFiniteError: a trained variable holds NaN or inf. `restore_checkpoint` takes the newest
+        readable checkpoint and the manager keeps two, so saving would make a resume start from
+        the poisoned weights (and a second save would delete the last good checkpoint).
     """
     if self._checkpoint_manager is None:
       raise ValueError('this learner was made without a checkpoint_directory.')

@@ -13,7 +13,6 @@ import tensorflow as tf
 from agents.muzero import config as config_lib
 from agents.muzero import replay as replay_lib
 from environments import make_environment
-from tests.agents import helpers
 
 
 

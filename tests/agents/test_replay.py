@@ -1,7 +1,5 @@
 """The replay item: n-step targets, masks and priorities by hand, and what the writer stores."""
 
-import dataclasses
-
 import numpy as np
 import pytest
 import tensorflow as tf

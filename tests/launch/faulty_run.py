@@ -12,8 +12,8 @@ from absl import flags
 
 from environments import make_environment
 from environments import wrapper
+from launch import actor_node
 from launch import local
-from launch import nodes
 from launch import program as program_lib
 
 _RAISE_AFTER_STEPS = flags.DEFINE_integer('raise_after_steps', 30, 'Steps before the faulty environments raise.')
@@ -50,7 +50,7 @@ class FaultyFactory:
 def main(argv):
   del argv
   config, factory, settings, launch_type = local.settings_from_flags()
-  first_actor_seeds = frozenset(nodes.actor_environment_seeds(
+  first_actor_seeds = frozenset(actor_node.actor_environment_seeds(
       program_lib.worker_seed(settings.seed, 0), restarts=0, count=config.envs_per_actor))
   faulty = FaultyFactory(factory.environment_id, first_actor_seeds, _RAISE_AFTER_STEPS.value)
   local.exit_now(local.run(config, faulty, settings, launch_type, f'{factory.environment_id} (faulty actor 0)'))

@@ -4,7 +4,7 @@ import os
 
 import reverb
 
-from launch import nodes
+from launch import replay_node
 
 
 def _server(directory):
@@ -27,14 +27,14 @@ def test_replay_checkpoint_interrupted_while_written_is_skipped_for_the_previous
   with open(os.path.join(partial, 'tables.tfrecord'), 'wb') as file:
     file.write(b'\x00\x01partial')
 
-  assert nodes.replay_checkpoints(directory) == (complete, [partial])
+  assert replay_node.replay_checkpoints(directory) == (complete, [partial])
   restarted = _server(directory)
   assert restarted.localhost_client().server_info()['items'].current_size == 5
   restarted.stop()
 
 
 def test_replay_checkpoints_of_an_empty_or_missing_directory(tmp_path):
-  assert nodes.replay_checkpoints(str(tmp_path / 'missing')) == (None, [])
+  assert replay_node.replay_checkpoints(str(tmp_path / 'missing')) == (None, [])
   os.makedirs(tmp_path / 'replay' / 'only-partial')
-  assert nodes.replay_checkpoints(str(tmp_path / 'replay')) == (
+  assert replay_node.replay_checkpoints(str(tmp_path / 'replay')) == (
       None, [str(tmp_path / 'replay' / 'only-partial')])

@@ -9,7 +9,7 @@ import networks
 from agents.muzero import builder as builder_lib
 from agents.muzero import config as config_lib
 from environments import make_environment
-from launch import nodes
+from launch import evaluator_node
 from launch import variable_server as variable_server_lib
 from tests.agents import helpers
 from tests.agents import fakes
@@ -26,8 +26,9 @@ def make_evaluator(config, environment_factory, run_dir, num_episodes, opponent=
   server.publish(LEARNER_STEP, {
       'network': [variable.numpy() for variable in network.variable_groups()['network']],
       'learner_steps': [np.int64(LEARNER_STEP)]})
-  return nodes.EvaluatorNode(config, spec, environment_factory, server, str(run_dir), seed=0,
-                             num_episodes=num_episodes, period_s=1.0, opponent=opponent)
+  return evaluator_node.EvaluatorNode(config, spec, environment_factory, server, str(run_dir),
+                                      seed=0, num_episodes=num_episodes, period_s=1.0,
+                                      opponent=opponent)
 
 
 def test_single_player_evaluation_is_the_mean_greedy_return(tmp_path):

@@ -11,8 +11,10 @@ import time
 
 import pytest
 
-from launch import nodes
+from launch import counter_node
+from launch import learner_node
 from launch import processes
+from launch import replay_node
 from launch import status as status_lib
 
 # Checkpoints every 3 s, so that a few seconds of running leave periodic ones to resume from.
@@ -48,9 +50,9 @@ def _json(path):
 
 
 def _checkpointed_beyond_the_start(run_dir):
-  step = nodes.learner_checkpoint_step(run_dir)
-  return (step is not None and step > 0 and nodes.replay_checkpoints(os.path.join(run_dir, 'replay'))[0]
-          and os.path.exists(os.path.join(run_dir, nodes.COUNTER_FILE)))
+  step = learner_node.learner_checkpoint_step(run_dir)
+  return (step is not None and step > 0 and replay_node.replay_checkpoints(os.path.join(run_dir, 'replay'))[0]
+          and os.path.exists(os.path.join(run_dir, counter_node.COUNTER_FILE)))
 
 
 def _plant_partial_checkpoints(run_dir, step):
@@ -61,9 +63,9 @@ def _plant_partial_checkpoints(run_dir, step):
       file.write(b'partial')
   partial_replay = os.path.join(run_dir, 'replay', '9999-12-31T23:59:59+00:00')
   os.makedirs(partial_replay)
-  saved = _json(os.path.join(run_dir, nodes.COUNTER_FILE))
+  saved = _json(os.path.join(run_dir, counter_node.COUNTER_FILE))
   saved['counts']['learner_steps'] = saved['counts'].get('learner_steps', 0) + 10_000
-  status_lib.write_json_atomically(os.path.join(run_dir, nodes.COUNTER_FILE), saved)
+  status_lib.write_json_atomically(os.path.join(run_dir, counter_node.COUNTER_FILE), saved)
   return partial_replay
 
 
@@ -92,31 +94,31 @@ def test_hard_kills_of_an_actor_the_learner_and_the_group_then_resumes(tmp_path)
   # The monitor's 10 s plus the 10 s termination notice; bench.chaos measures it, this only
   # catches a program that waits for ever.
   assert stopped_after_s < 120, stopped_after_s
-  step = nodes.learner_checkpoint_step(run_dir)
+  step = learner_node.learner_checkpoint_step(run_dir)
 
   # It resumes from the learner's last periodic checkpoint, with both actors again; then the
   # whole process group is killed mid-run.
   run = Run(run_dir, '--num_actors=2', '--resume', '--max_seconds=3600')
   run.wait_for(lambda status: status.resumed_from_step == step and status.actors_alive == 2
-               and status.learner_steps > step + 20 and nodes.learner_checkpoint_step(run_dir) > step,
+               and status.learner_steps > step + 20 and learner_node.learner_checkpoint_step(run_dir) > step,
                'learner steps and a checkpoint after the resume')
   run.kill()
 
-  step = nodes.learner_checkpoint_step(run_dir)
-  replay_checkpoint, _ = nodes.replay_checkpoints(os.path.join(run_dir, 'replay'))
+  step = learner_node.learner_checkpoint_step(run_dir)
+  replay_checkpoint, _ = replay_node.replay_checkpoints(os.path.join(run_dir, 'replay'))
   partial_replay = _plant_partial_checkpoints(run_dir, step)
-  env_steps_saved = nodes.saved_counts(run_dir)['actor_steps']
+  env_steps_saved = counter_node.saved_counts(run_dir)['actor_steps']
   run = Run(run_dir, '--num_actors=2', '--resume', f'--max_learner_steps={step + 5}')
   assert run.wait_for_exit() == 0, run.output()[-5000:]
   status = run.status()
   assert status.state == 'finished' and status.resumed_from_step == step
   assert status.learner_steps >= step + 5
-  restored = _json(os.path.join(run_dir, nodes.REPLAY_RESTORED_FILE))
+  restored = _json(os.path.join(run_dir, replay_node.REPLAY_RESTORED_FILE))
   # The kill may itself have cut a replay checkpoint short: more than the planted one is skipped.
   assert restored['path'] == replay_checkpoint and partial_replay in restored['ignored_partial']
   assert restored['size'] > 0
   # The counter's learner steps follow the learner's checkpoint, not the counter's later save;
   # its environment steps continue from what it saved.
-  counts = nodes.saved_counts(run_dir)
+  counts = counter_node.saved_counts(run_dir)
   assert step <= counts['learner_steps'] <= status.learner_steps
   assert status.env_steps >= env_steps_saved > 0

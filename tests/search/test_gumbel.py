@@ -4,6 +4,8 @@ Expected values come from the paper's definitions (Danihelka et al. 2022), deriv
 with numpy next to the formula, never from the search's own output.
 """
 
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -239,3 +241,17 @@ def test_without_noise_the_greedy_choice_ignores_the_seed():
   for field in policies.SearchOutput._fields:
     np.testing.assert_array_equal(getattr(first, field).numpy(), getattr(second, field).numpy(),
                                   err_msg=field)
+
+
+def test_choices_take_the_lowest_index_of_the_best_candidate_in_two_plain_reductions():
+  """Both Gumbel choices break ties as pUCT does and, like it, avoid tf.argmax's (value, index)
+  reduction, which XLA on CPU runs element by element (`selection.first_argmax`)."""
+  scores = tf.constant([[1.0, 5.0, 5.0, 9.0], [2.0, 2.0, 2.0, 2.0], [0.0, -1.0, -1.0, 0.0]])
+  candidates = tf.constant([[True, True, True, False], [False, True, True, True],
+                            [False, True, True, False]])
+  best = tf.function(gumbel._best_among, jit_compile=True,  # pylint: disable=protected-access
+                     autograph=False)
+  np.testing.assert_array_equal(best(scores, candidates).numpy(), [1, 1, 1])
+  hlo = best.experimental_get_compiler_ir(scores, candidates)(stage='optimized_hlo')
+  # A (value, index) reduction has a tuple result: '= (f32[3]{0}, s32[3]{0}) reduce('.
+  assert not [line for line in hlo.splitlines() if re.search(r'= \([^)]*\) reduce\(', line)]
