@@ -89,7 +89,9 @@ class ActorNode:
     count = self._builder.config.envs_per_actor
     seeds = actor_environment_seeds(self._seed, self._restarts, count)
     environments = [_FaultTaggingEnvironment(self._environment_factory(seed)) for seed in seeds]
-    adders = [self._builder.make_adder(self._replay) for _ in range(count)]
+    # A write waiting on the rate limiter gives up at the stop (the learner no longer samples).
+    adders = [self._builder.make_adder(self._replay, should_stop=lambda: lp.wait_for_stop(0))
+              for _ in range(count)]
     self._actor = self._builder.make_actor(self._network, adders, variable_source=self._variable_server,
                                            num_environments=count, seed=seeds[0],
                                            environment_name=self._environment_name)

@@ -4,7 +4,7 @@ The single-process agent (`agents.muzero.agent`) and a distributed program are t
 of the same builder; only the replay table's rate limiter differs (`make_replay_tables`).
 """
 
-from typing import Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional
 
 import reverb
 import tensorflow as tf
@@ -125,14 +125,16 @@ class MuZeroBuilder:
         rate_limiter=rate_limiter,
         signature=reanalyze.reanalyzed_signature(self.signature()))
 
-  def make_adder(self, replay_client: reverb.Client) -> replay.ReplayWriter:
-    """A replay writer for one environment (initial priority: `config.initial_priority`)."""
+  def make_adder(self, replay_client: reverb.Client,
+                 should_stop: Optional[Callable[[], bool]] = None) -> replay.ReplayWriter:
+    """A replay writer for one environment (initial priority: `config.initial_priority`);
+    `should_stop` lets a write waiting on the rate limiter give up (`replay.ReplayWriter`)."""
     config = self._config
     return replay.ReplayWriter(replay_client, self._table, self.layout,
                                initial_priority=config.initial_priority, discount=config.discount,
                                two_player=self._two_player,
                                priority_epsilon=config.priority_epsilon,
-                               observation_spec=self._spec.observations)
+                               observation_spec=self._spec.observations, should_stop=should_stop)
 
   def make_dataset(self, replay_address: str, table: Optional[str] = None,
                    batch_size: Optional[int] = None) -> tf.data.Dataset:

@@ -51,7 +51,7 @@ so its priority is never corrected (Pong: almost every item).
 """
 
 import dataclasses
-from typing import Any, Dict, NamedTuple, Optional
+from typing import Any, Callable, Dict, NamedTuple, Optional
 
 import dm_env
 import numpy as np
@@ -255,6 +255,14 @@ def item_targets(item: Dict[str, tf.Tensor], bootstrap_values: tf.Tensor, unroll
       sampled_actions=item.get('sampled_actions'))
 
 
+# How often a write that waits on the rate limiter asks whether to stop.
+STOP_POLL_MS = 500
+
+
+class WriterStopped(Exception):
+  """A write gave up waiting on the table's rate limiter because its program is stopping."""
+
+
 class ReplayWriter(adders_base.Adder):
   """Writes the items of one environment's episodes through a `reverb.TrajectoryWriter`.
 
@@ -265,7 +273,8 @@ class ReplayWriter(adders_base.Adder):
   def __init__(self, client: reverb.Client, table: str, layout: ItemLayout,
                initial_priority: str = 'max', discount: float = 1.0, two_player: bool = False,
                priority_epsilon: float = 1e-6, max_in_flight_items: int = 2,
-               get_signature_timeout_ms: int = 300_000, observation_spec: Any = None):
+               get_signature_timeout_ms: int = 300_000, observation_spec: Any = None,
+               should_stop: Optional[Callable[[], bool]] = None):
     """Makes the writer.
 
     Args:
@@ -281,6 +290,10 @@ class ReplayWriter(adders_base.Adder):
         checks items against.
       observation_spec: the canonical observation spec (`agents.muzero.canonical`), whose
         dtypes observations are cast to; None writes them as given.
+      should_stop: asked every `STOP_POLL_MS` while a write waits on the table's rate limiter;
+        once it says True the write raises `WriterStopped`. At a program's stop the learner
+        stops sampling first, and an insert would otherwise wait for samples that never come.
+        None waits as long as it takes.
     """
     if initial_priority not in INITIAL_PRIORITIES:
       raise ValueError(f'initial_priority={initial_priority!r} is not allowed; allowed: '
@@ -295,6 +308,7 @@ class ReplayWriter(adders_base.Adder):
     self._max_in_flight_items = max_in_flight_items
     self._get_signature_timeout_ms = get_signature_timeout_ms
     self._observation_spec = observation_spec
+    self._should_stop = should_stop
     self._writer: Optional[reverb.TrajectoryWriter] = None
     # The priority of new items under 'max'; the actor sets it from the learner's.
     self.max_priority = 1.0
@@ -380,7 +394,14 @@ class ReplayWriter(adders_base.Adder):
     self._append_row(final)
     while self._next_start < self._final_row:
       self._append_row(final)
-    self.writer.end_episode(clear_buffers=True)
+    if self._should_stop is None:
+      self.writer.end_episode(clear_buffers=True)
+    else:
+      try:
+        self.writer.end_episode(clear_buffers=True, timeout_ms=STOP_POLL_MS)
+      except reverb.errors.DeadlineExceededError:
+        # The episode has ended all the same; its last items are still on their way.
+        self._flush(0)
     self._start_episode()
 
   def _observation(self, timestep: dm_env.TimeStep) -> Any:
@@ -428,7 +449,22 @@ class ReplayWriter(adders_base.Adder):
     if layout.bootstrap_observations:
       item['bootstrap_observation'] = rows(history['observation'], bootstrap, unroll + 1)
     self.writer.create_item(self._table, self._priority(start), item)
-    self.writer.flush(self._max_in_flight_items)
+    self._flush(self._max_in_flight_items)
+
+  def _flush(self, block_until_num_items: int):
+    """Waits until at most `block_until_num_items` items are unconfirmed, asking `should_stop`
+    every STOP_POLL_MS."""
+    if self._should_stop is None:
+      self.writer.flush(block_until_num_items)
+      return
+    while True:
+      try:
+        self.writer.flush(block_until_num_items, timeout_ms=STOP_POLL_MS)
+        return
+      except reverb.errors.DeadlineExceededError:
+        if self._should_stop():
+          raise WriterStopped(f'a write to table {self._table!r} was waiting on its rate limiter '
+                              'when the stop came; the item may not have been inserted.')
 
   def _priority(self, start: int) -> float:
     if self._initial_priority == 'max':

@@ -1,7 +1,10 @@
 """The replay item: n-step targets, masks and priorities by hand, and what the writer stores."""
 
+import threading
+
 import numpy as np
 import pytest
+import reverb
 import tensorflow as tf
 
 from agents.muzero import replay
@@ -259,3 +262,34 @@ def test_writer_stores_continuous_actions_and_the_sampled_actions_of_each_search
   np.testing.assert_array_equal(data['sampled_actions'], [samples, np.zeros([3, 1]),
                                                           np.zeros([3, 1])])
   np.testing.assert_allclose(data['search_policy'], [[0.2, 0.5, 0.3], [0, 0, 0], [0, 0, 0]])
+
+
+def test_a_write_waiting_on_the_rate_limiter_gives_up_at_the_stop():
+  # The distributed table (a SampleToInsertRatio limiter) at one sample per insert, never sampled:
+  # a few items in, the episode's next insert waits on the limiter, as actors' inserts do once a
+  # stopping learner no longer samples. Without `should_stop` that write would wait for ever.
+  environment = fakes.CountingEnvironment(episode_length=16)
+  config = helpers.tiny_config(samples_per_insert=1.0, min_replay_size=1)
+  builder = helpers.Replay(environment, config).builder
+  server = reverb.Server(builder.make_replay_tables(single_process=False), port=None)
+  stop = threading.Event()
+  writer = builder.make_adder(reverb.Client(f'localhost:{server.port}'), should_stop=stop.is_set)
+  outcome = []
+
+  def write():
+    try:
+      write_episode(writer, environment, [0.0] * 16)
+      outcome.append('finished')
+    except replay.WriterStopped as error:
+      outcome.append(error)
+
+  thread = threading.Thread(target=write, daemon=True)
+  thread.start()
+  thread.join(4 * replay.STOP_POLL_MS / 1000)
+  assert thread.is_alive() and not outcome  # Waiting on the limiter.
+  stop.set()
+  thread.join(10 * replay.STOP_POLL_MS / 1000)
+  assert not thread.is_alive()
+  assert len(outcome) == 1 and isinstance(outcome[0], replay.WriterStopped)
+  assert repr(builder.table) in str(outcome[0])
+  server.stop()
