@@ -16,6 +16,7 @@ from agents.muzero import loggers as loggers_lib
 from environments import wrapper
 from launch.node_common import EnvironmentFactory, exit_if_own_process, limit_threads
 
+
 def actor_environment_seeds(seed: int, restarts: int, count: int) -> List[int]:
   """Seeds of an actor's `count` environments after `restarts` restarts (the first also seeds its
   search): each restart takes seeds no earlier environment had, so it does not replay the same

@@ -15,6 +15,7 @@ from agents.muzero import loggers as loggers_lib
 from environments import opponents
 from launch.node_common import EnvironmentFactory, limit_threads
 
+
 class EvaluatorNode:
   """Evaluates the latest weights every `period_s` seconds with a greedy actor (no noise, no
   adder) of `num_episodes` environments; the mean result is the program's evaluation return.

@@ -17,6 +17,7 @@ from agents.muzero import learning
 from agents.muzero import loggers as loggers_lib
 from launch.node_common import exit_if_own_process, limit_threads
 
+
 PUBLISHED_GROUPS = ('network', learning.LEARNER_STEPS, learning.MAX_PRIORITY)
 
 

@@ -12,6 +12,7 @@ from absl import logging
 from launch import status as status_lib
 from launch.node_common import exit_if_own_process
 
+
 REPLAY_RESTORED_FILE = 'replay_restored.json'
 REPLAY_CHECKPOINT_FILE = 'replay_checkpoint.json'
 # The file Reverb writes last into a checkpoint directory, once the checkpoint is complete.

@@ -394,14 +394,12 @@ class ReplayWriter(adders_base.Adder):
     self._append_row(final)
     while self._next_start < self._final_row:
       self._append_row(final)
-    if self._should_stop is None:
-      self.writer.end_episode(clear_buffers=True)
-    else:
-      try:
-        self.writer.end_episode(clear_buffers=True, timeout_ms=STOP_POLL_MS)
-      except reverb.errors.DeadlineExceededError:
-        # The episode has ended all the same; its last items are still on their way.
-        self._flush(0)
+    try:
+      self.writer.end_episode(
+          clear_buffers=True, timeout_ms=None if self._should_stop is None else STOP_POLL_MS)
+    except reverb.errors.DeadlineExceededError:
+      # The episode has ended all the same; its last items are still on their way.
+      self._flush(0)
     self._start_episode()
 
   def _observation(self, timestep: dm_env.TimeStep) -> Any:
