@@ -6,11 +6,8 @@ table, which the learner mixes into its batches. Its weights come through the va
 like the actors'; the items it has written are counted as 'reanalyzer_items'.
 """
 
-import threading
-
 import launchpad as lp
 import reverb
-from absl import logging
 from acme import specs
 from acme.utils import counting
 
@@ -22,9 +19,11 @@ from launch import node_common
 class ReanalyzerNode:
   """Reanalyses batch after batch until the program stops.
 
-  The work runs in a daemon thread: a sample can wait on the replay's rate limiter for as long as
-  actors do not insert, which they stop doing at the end of a run, and the node must still leave
-  at once when the stop comes (it holds nothing that needs saving).
+  At the stop its samples and writes may be waiting on a rate limiter: actors no longer insert
+  into the replay, and the learner no longer samples the reanalyze table. Both ask for the stop
+  while they wait (`agents.muzero.replay.StoppableSampler`, `replay.flush`) and give up when it
+  comes, so the node leaves within `replay.STOP_POLL_MS` of it, plus the batch's search. It
+  holds nothing that needs saving.
   """
 
   def __init__(self, reanalyzer_id: int, config: config_lib.MuZeroConfig,
@@ -35,28 +34,19 @@ class ReanalyzerNode:
     builder = builder_lib.MuZeroBuilder(config, environment_spec)
     # Waits for the first weights, however long the learner takes to start.
     self._reanalyzer = builder.make_reanalyzer(builder.make_network(), replay, variable_server,
-                                               seed=seed)
+                                               seed=seed, should_stop=lambda: lp.wait_for_stop(0))
     self._counter = counting.Counter(counter, 'reanalyzer')
-    # Launchpad's stop can only be asked from the node's own thread, which relays it here.
-    self._stopping = threading.Event()
-    self._error = None
-
-  def _work(self):
-    try:
-      while not self._stopping.is_set():
-        self._counter.increment(items=self._reanalyzer.step())
-    except Exception as error:  # pylint: disable=broad-except
-      if not self._stopping.is_set():  # Errors while the program stops are the stop's doing.
-        logging.exception('reanalyzer %d failed', self._reanalyzer_id)
-        self._error = error
 
   def run(self):
-    worker = threading.Thread(target=self._work, daemon=True, name='reanalyze')
-    worker.start()
-    while not lp.wait_for_stop(1.0):
-      if not worker.is_alive():
-        raise RuntimeError(f'reanalyzer {self._reanalyzer_id} failed: {self._error!r}')
-    self._stopping.set()
+    while not lp.wait_for_stop(0):
+      try:
+        self._counter.increment(items=self._reanalyzer.step())
+      except Exception:  # pylint: disable=broad-except
+        if lp.wait_for_stop(0):
+          break  # Stopping: a wait gave up, or the replay server went away under it.
+        raise
+    # No `self._reanalyzer.close()`: its flush would wait on the rate limiter, which nothing
+    # samples from any more.
     node_common.exit_if_own_process()
 
   def weights_version(self) -> int:

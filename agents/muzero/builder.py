@@ -164,12 +164,16 @@ class MuZeroBuilder:
 
   def make_reanalyzer(self, network: networks.MuZeroNetwork, replay_client: reverb.Client,
                       variable_source: core.VariableSource, seed: int = 0,
-                      wait_for_weights: bool = False) -> reanalyze.Reanalyzer:
-    """A reanalyzer sampling `reanalyze_batch_size` items at a time from the replay table."""
+                      wait_for_weights: bool = False,
+                      should_stop: Optional[Callable[[], bool]] = None) -> reanalyze.Reanalyzer:
+    """A reanalyzer sampling `reanalyze_batch_size` items at a time from the replay table;
+    `should_stop` lets its samples and writes that wait on a rate limiter give up
+    (`replay.StoppableSampler`, `replay.flush`)."""
     actor = self.make_actor(network, variable_source=variable_source, seed=seed)
-    samples = iter(self.make_dataset(replay_client.server_address,
-                                     batch_size=self._config.reanalyze_batch_size))
-    return reanalyze.Reanalyzer(actor, samples, replay_client, wait_for_weights=wait_for_weights)
+    samples = replay.StoppableSampler(replay_client.server_address, self._table,
+                                      self._config.reanalyze_batch_size, should_stop)
+    return reanalyze.Reanalyzer(actor, samples, replay_client, wait_for_weights=wait_for_weights,
+                                should_stop=should_stop)
 
   def make_network(self) -> networks.MuZeroNetwork:
     """A network for this spec and `config.network`, variables created."""

@@ -27,12 +27,14 @@ Rows past the end of an episode are searched too (their targets are masked or ab
 board game's final position has no legal move, and is searched as if every move were legal.
 """
 
-from typing import Any, Dict, Iterator
+from typing import Any, Callable, Dict, Iterator, Optional
 
 import numpy as np
 import reverb
 import tensorflow as tf
 import tree
+
+from agents.muzero import replay
 
 # The table of reanalysed items, which the learner mixes into its batches.
 REANALYZE_TABLE = 'reanalyze_table'
@@ -99,24 +101,30 @@ class Reanalyzer:
   """
 
   def __init__(self, actor, samples: Iterator[reverb.ReplaySample], client: reverb.Client,
-               table: str = REANALYZE_TABLE, wait_for_weights: bool = False):
+               table: str = REANALYZE_TABLE, wait_for_weights: bool = False,
+               should_stop: Optional[Callable[[], bool]] = None):
     """Makes the reanalyzer.
 
     Args:
       actor: a `MuZeroActor` with a variable source (its search reanalyses), for roots of any
         batch size.
-      samples: batches of replay items with their sample info (a replay dataset's iterator).
+      samples: batches of replay items with their sample info, numpy arrays or tensors
+        (`agents.muzero.replay.StoppableSampler`).
       client: Reverb client of the server holding `table`.
       table: where reanalysed items go.
       wait_for_weights: fetch the latest weights before every batch (one process); otherwise
         the actor's variable client refreshes them every `variable_update_period` batches
         without blocking.
+      should_stop: asked every `replay.STOP_POLL_MS` while the batch's write waits on the
+        table's rate limiter; once it says True, `step` raises `replay.WriterStopped` (the
+        learner, which samples `table`, stops first). None waits as long as it takes.
     """
     self._actor = actor
     self._samples = samples
     self._client = client
     self._table = table
     self._wait_for_weights = wait_for_weights
+    self._should_stop = should_stop
     self._writer = None
     self.items_written = 0
 
@@ -131,10 +139,10 @@ class Reanalyzer:
     else:
       self._actor.update()
     sample = next(self._samples)
-    items = reanalyze_items(self._actor, tree.map_structure(lambda x: x.numpy(), sample.data))
-    items[SOURCE_KEY] = sample.info.key.numpy()
-    items[SOURCE_PROBABILITY] = sample.info.probability.numpy()
-    items[SOURCE_TABLE_SIZE] = sample.info.table_size.numpy()
+    items = reanalyze_items(self._actor, tree.map_structure(np.asarray, sample.data))
+    items[SOURCE_KEY] = np.asarray(sample.info.key)
+    items[SOURCE_PROBABILITY] = np.asarray(sample.info.probability)
+    items[SOURCE_TABLE_SIZE] = np.asarray(sample.info.table_size)
     count = len(items[SOURCE_KEY])
     if self._writer is None:
       self._writer = self._client.trajectory_writer(num_keep_alive_refs=1)
@@ -143,7 +151,7 @@ class Reanalyzer:
       self._writer.append(tree.map_structure(lambda column: column[index], items))
       self._writer.create_item(self._table, 1.0,
                                tree.map_structure(lambda column: column[-1], self._writer.history))
-    self._writer.flush()
+    replay.flush(self._writer, self._table, should_stop=self._should_stop)
     self.items_written += count
     return count
 

@@ -51,7 +51,7 @@ so its priority is never corrected (Pong: almost every item).
 """
 
 import dataclasses
-from typing import Any, Callable, Dict, NamedTuple, Optional
+from typing import Any, Callable, Dict, Iterator, NamedTuple, Optional
 
 import dm_env
 import numpy as np
@@ -263,6 +263,72 @@ class WriterStopped(Exception):
   """A write gave up waiting on the table's rate limiter because its program is stopping."""
 
 
+class SamplerStopped(Exception):
+  """A sample gave up waiting on the table's rate limiter because its program is stopping."""
+
+
+def flush(writer: reverb.TrajectoryWriter, table: str, block_until_num_items: int = 0,
+          should_stop: Optional[Callable[[], bool]] = None):
+  """Waits until at most `block_until_num_items` items of `writer` are unconfirmed.
+
+  With `should_stop`, asks it every `STOP_POLL_MS` while the wait lasts and raises
+  `WriterStopped` once it says True: at a program's stop the readers of `table` stop sampling
+  first, and an insert would otherwise wait for samples that never come. None waits as long as
+  it takes.
+  """
+  if should_stop is None:
+    writer.flush(block_until_num_items)
+    return
+  while True:
+    try:
+      writer.flush(block_until_num_items, timeout_ms=STOP_POLL_MS)
+      return
+    except reverb.errors.DeadlineExceededError:
+      if should_stop():
+        raise WriterStopped(f'a write to table {table!r} was waiting on its rate limiter when '
+                            'the stop came; the item may not have been inserted.')
+
+
+class StoppableSampler:
+  """Batches of a table's items, each a `reverb.ReplaySample` of numpy arrays, batch first.
+
+  Items come one by one from a `reverb.TrajectoryDataset` and are stacked here, so that a wait
+  on the rate limiter can end every `STOP_POLL_MS` without losing what was already sampled (a
+  tf.data batch would drop its partial batch with the dataset that timed out). With
+  `should_stop`, a wait that outlasts the poll asks it and raises `SamplerStopped` once it says
+  True; else the dataset is made anew and the wait goes on. None waits as long as it takes.
+  """
+
+  def __init__(self, server_address: str, table: str, batch_size: int,
+               should_stop: Optional[Callable[[], bool]] = None):
+    self._server_address = server_address
+    self._table = table
+    self._batch_size = batch_size
+    self._should_stop = should_stop
+    self._items: Optional[Iterator[reverb.ReplaySample]] = None
+
+  def __iter__(self) -> 'StoppableSampler':
+    return self
+
+  def _next_item(self) -> reverb.ReplaySample:
+    while True:
+      if self._items is None:
+        self._items = iter(reverb.TrajectoryDataset.from_table_signature(
+            self._server_address, self._table, max_in_flight_samples_per_worker=self._batch_size,
+            rate_limiter_timeout_ms=-1 if self._should_stop is None else STOP_POLL_MS))
+      try:
+        return next(self._items)
+      except StopIteration:  # The rate limiter's timeout ends the dataset.
+        self._items = None
+        if self._should_stop():
+          raise SamplerStopped(f'a sample of table {self._table!r} was waiting on its rate '
+                               'limiter when the stop came.') from None
+
+  def __next__(self) -> reverb.ReplaySample:
+    items = [self._next_item() for _ in range(self._batch_size)]
+    return tree.map_structure(lambda *columns: np.stack(columns), *items)
+
+
 class ReplayWriter(adders_base.Adder):
   """Writes the items of one environment's episodes through a `reverb.TrajectoryWriter`.
 
@@ -450,19 +516,7 @@ class ReplayWriter(adders_base.Adder):
     self._flush(self._max_in_flight_items)
 
   def _flush(self, block_until_num_items: int):
-    """Waits until at most `block_until_num_items` items are unconfirmed, asking `should_stop`
-    every STOP_POLL_MS."""
-    if self._should_stop is None:
-      self.writer.flush(block_until_num_items)
-      return
-    while True:
-      try:
-        self.writer.flush(block_until_num_items, timeout_ms=STOP_POLL_MS)
-        return
-      except reverb.errors.DeadlineExceededError:
-        if self._should_stop():
-          raise WriterStopped(f'a write to table {self._table!r} was waiting on its rate limiter '
-                              'when the stop came; the item may not have been inserted.')
+    flush(self.writer, self._table, block_until_num_items, self._should_stop)
 
   def _priority(self, start: int) -> float:
     if self._initial_priority == 'max':

@@ -1,4 +1,8 @@
-"""Shared pieces of the agent tests: a tiny config, an in-process replay server and its sampling."""
+"""Shared pieces of the agent tests: a tiny config, an in-process replay server, its writing and
+sampling, and waits that must end."""
+
+import threading
+from typing import Any, Callable
 
 import numpy as np
 import reverb
@@ -9,6 +13,7 @@ import networks
 from networks import observations
 from agents.muzero import builder as builder_lib
 from agents.muzero import config as config_lib
+from agents.muzero import replay
 
 
 def tiny_config(**overrides) -> config_lib.MuZeroConfig:
@@ -73,3 +78,40 @@ def set_value_bias(network, value: float):
   bias[0].assign(logits)
   tf.debugging.assert_greater(tf.abs(network.initial_inference(
       observations.dummy_observation(network.observation_spec)).value), 0.1)
+
+
+def write_episode(writer, environment, root_values):
+  """Plays one episode of `environment` with action 0, root value root_values[t] at row t."""
+  timestep = environment.reset()
+  writer.add_first(timestep)
+  t = 0
+  while not timestep.last():
+    timestep = environment.step(0)
+    writer.add(np.int64(0), timestep, {'search_policy': np.asarray([0.5, 0.5]),
+                                       'root_value': root_values[t], 'weights_version': 7})
+    t += 1
+
+
+def outcome_of_a_wait(work: Callable[[], Any], release: Callable[[], None]) -> Any:
+  """What `work` returns or raises, given that it is still waiting 4 stop polls after it starts
+  and that `release()` ends its wait within 20 more.
+
+  `work` runs in a daemon thread, so that a wait that does not end fails the test instead of
+  hanging the suite.
+  """
+  outcome = []
+
+  def run():
+    try:
+      outcome.append(work())
+    except Exception as error:  # pylint: disable=broad-except
+      outcome.append(error)
+
+  thread = threading.Thread(target=run, daemon=True)
+  thread.start()
+  thread.join(4 * replay.STOP_POLL_MS / 1000)
+  assert thread.is_alive() and not outcome, f'not waiting: {outcome}'
+  release()
+  thread.join(20 * replay.STOP_POLL_MS / 1000)
+  assert not thread.is_alive(), 'still waiting 20 polls after its release'
+  return outcome[0]

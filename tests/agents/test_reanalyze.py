@@ -1,16 +1,21 @@
 """Reanalysis: fresh targets at the rows the targets read, written with their source, consumed by
 the learner with the source's importance weight and priority."""
 
+import threading
+
 import acme
 import numpy as np
 import pytest
+import reverb
 import tensorflow as tf
 from acme.utils import loggers
 
 import search
 from agents.muzero import agent as agent_lib
+from agents.muzero import builder as builder_lib
 from agents.muzero import config as config_lib
 from agents.muzero import reanalyze
+from agents.muzero import replay
 from tests.agents import fakes
 from tests.agents import helpers
 
@@ -23,6 +28,9 @@ class ObservationEchoActor:
 
   def __init__(self):
     self.searched = []
+
+  def update(self):
+    pass  # Its weights never change.
 
   def search(self, batch, final_rows_allowed=False):
     assert final_rows_allowed  # Rows past an episode's end are searched too.
@@ -156,3 +164,29 @@ def test_batch_split():
   assert config.batch_split == (96, 32)
   assert helpers.tiny_config(batch_size=128).batch_split == (128, 0)
   assert config_lib.with_overrides(config, 'reanalyze_fraction=0.5').batch_split == (64, 64)
+
+
+def test_a_reanalysed_write_waiting_on_the_rate_limiter_gives_up_at_the_stop():
+  # The reanalyze table of a distributed program (a SampleToInsertRatio limiter), never sampled,
+  # as once the learner has stopped: a few batches in, the reanalyzer's write waits on the
+  # limiter. The replay table is the single-process one (MinSize), so that only the write waits.
+  environment = fakes.CountingEnvironment(episode_length=4)
+  config = helpers.tiny_config(reanalyze_fraction=0.5, reanalyze_batch_size=4,
+                                reanalyze_samples_per_insert=2.0)
+  builder = builder_lib.MuZeroBuilder(config, acme.specs.make_environment_spec(environment))
+  replay_table = builder.make_replay_tables(single_process=True)[0]
+  reanalyze_table = builder.make_replay_tables(single_process=False)[1]
+  server = reverb.Server([replay_table, reanalyze_table], port=None)
+  client = reverb.Client(f'localhost:{server.port}')
+  helpers.write_episode(builder.make_adder(client), environment, [0.0] * 4)
+  stop = threading.Event()
+  reanalyzer = reanalyze.Reanalyzer(
+      ObservationEchoActor(), replay.StoppableSampler(client.server_address, builder.table, 4),
+      client, should_stop=stop.is_set)
+  # 40 items: more than the limiter lets in unsampled (Reverb's error buffer, here 16 samples).
+  outcome = helpers.outcome_of_a_wait(lambda: [reanalyzer.step() for _ in range(10)], stop.set)
+  assert isinstance(outcome, replay.WriterStopped), outcome
+  assert repr(reanalyze.REANALYZE_TABLE) in str(outcome)
+  assert 0 < reanalyzer.items_written < 40
+  assert client.server_info()[reanalyze.REANALYZE_TABLE].current_size >= reanalyzer.items_written
+  server.stop()

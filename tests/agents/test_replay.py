@@ -143,18 +143,6 @@ def test_importance_weights_are_normalised_by_their_max():
   np.testing.assert_allclose(weights.numpy(), [1.0, np.sqrt(0.5), 0.5], rtol=1e-6)
 
 
-def write_episode(writer, environment, root_values):
-  """Plays one episode of `environment` with action 0, root value root_values[t] at row t."""
-  timestep = environment.reset()
-  writer.add_first(timestep)
-  t = 0
-  while not timestep.last():
-    timestep = environment.step(0)
-    writer.add(np.int64(0), timestep, {'search_policy': np.asarray([0.5, 0.5]),
-                                       'root_value': root_values[t], 'weights_version': 7})
-    t += 1
-
-
 def sampled_items(replay_fixture, num_items: int):
   """{first observation's step: one sample of that item}, once every item was drawn."""
   by_start = {}
@@ -174,7 +162,7 @@ def test_search_priorities_use_the_items_own_window(make_replay):
   replay_fixture = make_replay(environment, config)
   writer = replay_fixture.builder.make_adder(replay_fixture.client)
   values = [10.0 * t for t in range(8)]
-  write_episode(writer, environment, values)
+  helpers.write_episode(writer, environment, values)
   gamma = config.discount
   rewards = [t + 1.0 for t in range(8)]
   discounts = [1.0] * 7 + [0.0]
@@ -202,7 +190,7 @@ def test_new_items_enter_at_the_learners_max_priority(make_replay):
   replay_fixture = make_replay(environment, helpers.tiny_config())
   writer = replay_fixture.builder.make_adder(replay_fixture.client)
   writer.max_priority = 3.5
-  write_episode(writer, environment, [0.0] * 4)
+  helpers.write_episode(writer, environment, [0.0] * 4)
   for sample in sampled_items(replay_fixture, 4).values():
     np.testing.assert_allclose(sample.info.priority, 3.5)
 
@@ -274,22 +262,50 @@ def test_a_write_waiting_on_the_rate_limiter_gives_up_at_the_stop():
   server = reverb.Server(builder.make_replay_tables(single_process=False), port=None)
   stop = threading.Event()
   writer = builder.make_adder(reverb.Client(f'localhost:{server.port}'), should_stop=stop.is_set)
-  outcome = []
+  outcome = helpers.outcome_of_a_wait(
+      lambda: helpers.write_episode(writer, environment, [0.0] * 16), stop.set)
+  assert isinstance(outcome, replay.WriterStopped), outcome
+  assert repr(builder.table) in str(outcome)
+  server.stop()
 
-  def write():
-    try:
-      write_episode(writer, environment, [0.0] * 16)
-      outcome.append('finished')
-    except replay.WriterStopped as error:
-      outcome.append(error)
 
-  thread = threading.Thread(target=write, daemon=True)
-  thread.start()
-  thread.join(4 * replay.STOP_POLL_MS / 1000)
-  assert thread.is_alive() and not outcome  # Waiting on the limiter.
-  stop.set()
-  thread.join(10 * replay.STOP_POLL_MS / 1000)
-  assert not thread.is_alive()
-  assert len(outcome) == 1 and isinstance(outcome[0], replay.WriterStopped)
-  assert repr(builder.table) in str(outcome[0])
+def _waiting_tables():
+  """A server with two tables of int32 scalars that cannot be sampled until they hold 2 items."""
+  tables = [reverb.Table(name, sampler=reverb.selectors.Uniform(), remover=reverb.selectors.Fifo(),
+                         max_size=10, rate_limiter=reverb.rate_limiters.MinSize(2),
+                         signature=tf.TensorSpec((), tf.int32))
+            for name in ('filled_later', 'never_filled')]
+  server = reverb.Server(tables, port=None)
+  return server, reverb.Client(f'localhost:{server.port}')
+
+
+def test_a_sample_waiting_on_the_rate_limiter_goes_on_past_the_poll_until_items_come():
+  server, client = _waiting_tables()
+  sampler = replay.StoppableSampler(client.server_address, 'filled_later', batch_size=3,
+                                    should_stop=lambda: False)
+
+  def insert_two_items():
+    with client.trajectory_writer(num_keep_alive_refs=1) as writer:
+      for value in (10, 11):
+        writer.append(np.int32(value))
+        writer.create_item('filled_later', 1.0, writer.history[-1])
+
+  batch = helpers.outcome_of_a_wait(lambda: next(sampler), insert_two_items)
+  assert isinstance(batch, reverb.ReplaySample), batch
+  # Three draws of the two items, stacked batch first with their sample info.
+  assert batch.data.shape == (3,) and set(batch.data.tolist()) <= {10, 11}
+  assert batch.info.key.shape == (3,)
+  np.testing.assert_array_equal(batch.info.table_size, [2, 2, 2])
+  server.stop()
+
+
+def test_a_sample_waiting_on_the_rate_limiter_gives_up_at_the_stop():
+  # As a reanalyzer's sample of the replay once actors no longer insert.
+  server, client = _waiting_tables()
+  stop = threading.Event()
+  sampler = replay.StoppableSampler(client.server_address, 'never_filled', batch_size=3,
+                                    should_stop=stop.is_set)
+  outcome = helpers.outcome_of_a_wait(lambda: next(sampler), stop.set)
+  assert isinstance(outcome, replay.SamplerStopped), outcome
+  assert "'never_filled'" in str(outcome)
   server.stop()
