@@ -21,6 +21,7 @@ import reverb
 from absl import logging
 from acme.utils import loggers
 
+from launch import replay_node
 from launch import status as status_lib
 
 STATUS_FILE = 'status.json'
@@ -169,6 +170,7 @@ class MonitorNode:
                period_s: float = 2.0, replay_checkpoint_period_s: float = 300.0,
                startup_timeout_s: float = 300.0, silence_timeout_s: float = 60.0,
                dead_after_s: float = 10.0, reanalyzers: Sequence = ()):
+    self._run_dir = run_dir
     self._path = os.path.join(run_dir, STATUS_FILE)
     self._table = table
     self._rule = stopping_rule
@@ -305,6 +307,7 @@ class MonitorNode:
     self._counter.ask('save_to_disk')
     path = self._replay.ask('checkpoint')
     if path is not NO_ANSWER:
+      replay_node.keep_replay_checkpoint(self._run_dir, path)
       logging.info('monitor: replay checkpointed to %s', path)
 
   def run(self):

@@ -14,6 +14,7 @@ import sys
 
 import pytest
 
+from launch import replay_node
 from launch import status as status_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -61,7 +62,11 @@ def test_runs_stops_by_itself_then_resumes_without_loss(tmp_path):
   second, _ = _launch(run_dir, '--launch_type=test_mt', '--max_learner_steps=40', '--resume')
   assert second.resumed_from_step == first.learner_steps
   assert second.learner_steps >= 40
-  assert _json(os.path.join(run_dir, 'replay_restored.json'))['size'] == checkpointed
+  restored = _json(os.path.join(run_dir, 'replay_restored.json'))
+  assert restored['size'] == checkpointed and restored['damaged'] == []
+  # Both stops' replay checkpoints are kept (Reverb's own directory holds the newest only).
+  assert len(os.listdir(os.path.join(run_dir, replay_node.REPLAY_KEPT_DIRECTORY))) == 2
+  assert len(os.listdir(os.path.join(run_dir, 'replay'))) == 1
   counts_after = _json(os.path.join(run_dir, 'counter.json'))
   before = counts_before['cache'].get('actor_steps', 0) + counts_before['counts'].get('actor_steps', 0)
   after = counts_after['cache'].get('actor_steps', 0) + counts_after['counts'].get('actor_steps', 0)
