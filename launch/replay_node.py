@@ -139,29 +139,17 @@ def start_replay_server(tables_fn: Callable[[], List[reverb.Table]], port: Optio
   for path in partial:
     logging.warning('replay: ignoring %s, a checkpoint whose writing was interrupted (no %s '
                     'file).', path, REVERB_DONE_FILE)
-  num_tables = len(tables_fn())
   damaged = []
-  for candidate in _restore_candidates(run_dir) + [None]:
-    # With the damaged ones set aside, Reverb's directory holds no complete checkpoint but the
-    # candidate, if it is there; one from the kept directory is the fallback.
-    fallback = (candidate if candidate is not None and os.path.dirname(candidate) != directory
-                else None)
-    try:
-      if candidate is not None:
-        missing = _missing_tables(candidate, num_tables)
-        if missing is not None:
-          raise RuntimeError(missing)
-      server = reverb.Server(tables=tables_fn(), port=port,
-                             checkpointer=reverb.checkpointers.DefaultCheckpointer(
-                                 directory, fallback_checkpoint_path=fallback))
-    except RuntimeError as error:
-      if candidate is None:
-        raise
-      damaged.append({'path': candidate, 'error': str(error),
-                      'moved_to': _set_aside(run_dir, candidate)})
-      logging.warning('replay: checkpoint %s does not load (%s); moved to %s.', candidate,
-                      error, damaged[-1]['moved_to'])
-      continue
+
+  def server_restoring(candidate: Optional[str]) -> reverb.Server:
+    # The damaged ones set aside, Reverb's directory holds no complete checkpoint but the
+    # candidate, if it is there; one of the kept directory is the fallback.
+    in_kept = candidate is not None and os.path.dirname(candidate) != directory
+    return reverb.Server(tables=tables_fn(), port=port,
+                         checkpointer=reverb.checkpointers.DefaultCheckpointer(
+                             directory, fallback_checkpoint_path=candidate if in_kept else None))
+
+  def restored(candidate: Optional[str]) -> Dict[str, Any]:
     warning = None
     if damaged:
       warning = (f'replay: {len(damaged)} damaged checkpoint(s) set aside in '
@@ -169,8 +157,21 @@ def start_replay_server(tables_fn: Callable[[], List[reverb.Table]], port: Optio
                  + (f'restored the older {candidate}' if candidate is not None
                     else 'no checkpoint loads: the replay starts EMPTY'))
       logging.warning('%s', warning)
-    return server, {'path': candidate, 'ignored_partial': partial, 'damaged': damaged,
-                    'warning': warning}
+    return {'path': candidate, 'ignored_partial': partial, 'damaged': damaged,
+            'warning': warning}
+
+  for candidate in _restore_candidates(run_dir):
+    problem = _missing_tables(candidate, len(tables_fn()))
+    if problem is None:
+      try:
+        return server_restoring(candidate), restored(candidate)
+      except RuntimeError as error:
+        problem = str(error)
+    damaged.append({'path': candidate, 'error': problem,
+                    'moved_to': _set_aside(run_dir, candidate)})
+    logging.warning('replay: checkpoint %s does not load (%s); moved to %s.', candidate,
+                    problem, damaged[-1]['moved_to'])
+  return server_restoring(None), restored(None)
 
 
 class ReplayNode(lp.ReverbNode):
