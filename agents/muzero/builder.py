@@ -162,6 +162,15 @@ class MuZeroBuilder:
     """An iterator over `make_dataset`; sampling starts (and may block) once it exists."""
     return iter(self.make_dataset(replay_address))
 
+  def make_sampler(self, replay_address: str, batch_size: int,
+                   should_stop: Optional[Callable[[], bool]] = None) -> replay.StoppableSampler:
+    """Numpy batches of the replay table read as `make_dataset` reads them (the config's
+    readers and prefetch), whose waits on the rate limiter give up once `should_stop` says so."""
+    config = self._config
+    return replay.StoppableSampler(replay_address, self._table, batch_size, should_stop,
+                                   num_readers=config.num_parallel_calls,
+                                   prefetch_size=config.prefetch_size)
+
   def make_reanalyzer(self, network: networks.MuZeroNetwork, replay_client: reverb.Client,
                       variable_source: core.VariableSource, seed: int = 0,
                       wait_for_weights: bool = False,
@@ -170,8 +179,8 @@ class MuZeroBuilder:
     `should_stop` lets its samples and writes that wait on a rate limiter give up
     (`replay.StoppableSampler`, `replay.flush`)."""
     actor = self.make_actor(network, variable_source=variable_source, seed=seed)
-    samples = replay.StoppableSampler(replay_client.server_address, self._table,
-                                      self._config.reanalyze_batch_size, should_stop)
+    samples = self.make_sampler(replay_client.server_address, self._config.reanalyze_batch_size,
+                                should_stop)
     return reanalyze.Reanalyzer(actor, samples, replay_client, wait_for_weights=wait_for_weights,
                                 should_stop=should_stop)
 

@@ -292,41 +292,65 @@ def flush(writer: reverb.TrajectoryWriter, table: str, block_until_num_items: in
 class StoppableSampler:
   """Batches of a table's items, each a `reverb.ReplaySample` of numpy arrays, batch first.
 
-  Items come one by one from a `reverb.TrajectoryDataset` and are stacked here, so that a wait
-  on the rate limiter can end every `STOP_POLL_MS` without losing what was already sampled (a
-  tf.data batch would drop its partial batch with the dataset that timed out). With
-  `should_stop`, a wait that outlasts the poll asks it and raises `SamplerStopped` once it says
-  True; else the dataset is made anew and the wait goes on. None waits as long as it takes.
+  Sampled as the learner's dataset samples (parallel readers, prefetched batches), except that
+  with `should_stop` a wait on the rate limiter ends every `STOP_POLL_MS` (Reverb's
+  `rate_limiter_timeout_ms` ends the readers' iterator): then `should_stop` is asked, and True
+  raises `SamplerStopped`, else a new iterator goes on waiting. Batches are made after the
+  readers' items are merged, so the items sampled before a timeout come out as a last, short
+  batch, which completes the next one rather than being lost. None waits as long as it takes.
   """
 
   def __init__(self, server_address: str, table: str, batch_size: int,
-               should_stop: Optional[Callable[[], bool]] = None):
+               should_stop: Optional[Callable[[], bool]] = None, num_readers: int = 1,
+               prefetch_size: int = 1):
     self._server_address = server_address
     self._table = table
     self._batch_size = batch_size
     self._should_stop = should_stop
-    self._items: Optional[Iterator[reverb.ReplaySample]] = None
+    self._num_readers = num_readers
+    self._prefetch_size = prefetch_size
+    self._dataset: Optional[tf.data.Dataset] = None
+    self._batches: Optional[Iterator[reverb.ReplaySample]] = None
+    self._pending = []  # Parts of the next batch, in order.
 
   def __iter__(self) -> 'StoppableSampler':
     return self
 
-  def _next_item(self) -> reverb.ReplaySample:
+  def _make_dataset(self) -> tf.data.Dataset:
+    timeout_ms = -1 if self._should_stop is None else STOP_POLL_MS
+
+    def reader(_):
+      return reverb.TrajectoryDataset.from_table_signature(
+          self._server_address, self._table, max_in_flight_samples_per_worker=self._batch_size,
+          rate_limiter_timeout_ms=timeout_ms)
+
+    return tf.data.Dataset.range(self._num_readers).interleave(
+        reader, cycle_length=self._num_readers, num_parallel_calls=self._num_readers,
+        deterministic=False).batch(self._batch_size).prefetch(self._prefetch_size)
+
+  def _next_part(self) -> reverb.ReplaySample:
     while True:
-      if self._items is None:
-        self._items = iter(reverb.TrajectoryDataset.from_table_signature(
-            self._server_address, self._table, max_in_flight_samples_per_worker=self._batch_size,
-            rate_limiter_timeout_ms=-1 if self._should_stop is None else STOP_POLL_MS))
+      if self._batches is None:
+        if self._dataset is None:  # Made once: it reads the table's signature.
+          self._dataset = self._make_dataset()
+        self._batches = iter(self._dataset)  # Its readers start anew.
       try:
-        return next(self._items)
-      except StopIteration:  # The rate limiter's timeout ends the dataset.
-        self._items = None
-        if self._should_stop():
+        return tree.map_structure(np.asarray, next(self._batches))
+      except StopIteration:  # Every reader's wait outlasted the poll.
+        self._batches = None
+        if self._should_stop is not None and self._should_stop():
           raise SamplerStopped(f'a sample of table {self._table!r} was waiting on its rate '
                                'limiter when the stop came.') from None
 
   def __next__(self) -> reverb.ReplaySample:
-    items = [self._next_item() for _ in range(self._batch_size)]
-    return tree.map_structure(lambda *columns: np.stack(columns), *items)
+    rows = sum(len(part.info.key) for part in self._pending)
+    while rows < self._batch_size:
+      self._pending.append(self._next_part())
+      rows += len(self._pending[-1].info.key)
+    parts = tree.map_structure(lambda *columns: np.concatenate(columns), *self._pending)
+    self._pending = ([tree.map_structure(lambda column: column[self._batch_size:], parts)]
+                     if rows > self._batch_size else [])
+    return tree.map_structure(lambda column: column[:self._batch_size], parts)
 
 
 class ReplayWriter(adders_base.Adder):

@@ -270,32 +270,35 @@ def test_a_write_waiting_on_the_rate_limiter_gives_up_at_the_stop():
 
 
 def _waiting_tables():
-  """A server with two tables of int32 scalars that cannot be sampled until they hold 2 items."""
-  tables = [reverb.Table(name, sampler=reverb.selectors.Uniform(), remover=reverb.selectors.Fifo(),
-                         max_size=10, rate_limiter=reverb.rate_limiters.MinSize(2),
-                         signature=tf.TensorSpec((), tf.int32))
+  """A server with two tables of int32 scalars, each item sampled once then removed: sampling
+  waits whenever a table is empty."""
+  tables = [reverb.Table(name, sampler=reverb.selectors.Fifo(), remover=reverb.selectors.Fifo(),
+                         max_size=10, rate_limiter=reverb.rate_limiters.MinSize(1),
+                         max_times_sampled=1, signature=tf.TensorSpec((), tf.int32))
             for name in ('filled_later', 'never_filled')]
   server = reverb.Server(tables, port=None)
   return server, reverb.Client(f'localhost:{server.port}')
 
 
-def test_a_sample_waiting_on_the_rate_limiter_goes_on_past_the_poll_until_items_come():
+def _insert(client, table, values):
+  with client.trajectory_writer(num_keep_alive_refs=1) as writer:
+    for value in values:
+      writer.append(np.int32(value))
+      writer.create_item(table, 1.0, writer.history[-1])
+
+
+def test_a_sample_waiting_on_the_rate_limiter_goes_on_past_the_poll_and_keeps_what_it_had():
   server, client = _waiting_tables()
   sampler = replay.StoppableSampler(client.server_address, 'filled_later', batch_size=3,
                                     should_stop=lambda: False)
-
-  def insert_two_items():
-    with client.trajectory_writer(num_keep_alive_refs=1) as writer:
-      for value in (10, 11):
-        writer.append(np.int32(value))
-        writer.create_item('filled_later', 1.0, writer.history[-1])
-
-  batch = helpers.outcome_of_a_wait(lambda: next(sampler), insert_two_items)
+  # Two of the batch's three items come at once, the third only after several polls have
+  # ended the readers' dataset: the batch still holds all three, each once.
+  _insert(client, 'filled_later', [10, 11])
+  batch = helpers.outcome_of_a_wait(lambda: next(sampler),
+                                    lambda: _insert(client, 'filled_later', [12]))
   assert isinstance(batch, reverb.ReplaySample), batch
-  # Three draws of the two items, stacked batch first with their sample info.
-  assert batch.data.shape == (3,) and set(batch.data.tolist()) <= {10, 11}
-  assert batch.info.key.shape == (3,)
-  np.testing.assert_array_equal(batch.info.table_size, [2, 2, 2])
+  assert sorted(batch.data.tolist()) == [10, 11, 12]
+  assert batch.info.key.shape == (3,) and len(set(batch.info.key.tolist())) == 3
   server.stop()
 
 
