@@ -5,8 +5,8 @@
 Runs `launch.local` on CartPole (small: 2 actors x 4 environments, 8 simulations) with both
 checkpoint periods at `--checkpoint_period_s`, and every `--min_gap_s`..`--max_gap_s` seconds of
 learning (drawn with `--seed`) kills one of: an actor (the run must go on, one actor fewer
-alive; not drawn while only one is left), the learner or the replay (the program must stop by
-itself, naming the node; `stop_s` is the time from the kill to the launcher's exit, target 30 s),
+alive; not drawn while only one is left), the learner's process (which holds the replay too,
+`launch.node_common.ReplayWithLearner`; the program must stop by itself, naming the learner; `stop_s` is the time from the kill to the launcher's exit, target 30 s),
 or the whole process group. After a stop it resumes the run directory and waits for the learner
 to step again. Each row: the learner checkpoint's and the replay checkpoint's age at the kill,
 learner steps, replay items and env steps lost (the last status.json before the program ended
@@ -35,7 +35,7 @@ from launch import processes
 from launch import replay_node
 from launch import status as status_lib
 
-KINDS = ('actor', 'learner', 'replay', 'group')
+KINDS = ('actor', 'learner', 'group')
 # A run stopped by the monitor: it saw the dead node within 10 s and the nodes had a 10 s notice.
 STOP_TARGET_S = 30.0
 
@@ -49,7 +49,7 @@ def define_flags() -> None:
   flags.DEFINE_float('checkpoint_period_s', 30.0, 'Learner and replay checkpoint periods of the '
                      'run.')
   flags.DEFINE_integer('num_actors', 2, 'Actor nodes.')
-  flags.DEFINE_list('kinds', ['actor', 'learner', 'replay', 'group'], 'What may be killed.')
+  flags.DEFINE_list('kinds', list(KINDS), 'What may be killed.')
   flags.DEFINE_string('run_dir', None, 'Run directory (default: a new temporary one).')
   flags.DEFINE_float('timeout_s', 600.0, 'Most seconds to wait for a start or a stop.')
 
@@ -191,7 +191,7 @@ def print_table(chaos: Chaos, final: status_lib.Status, command: str) -> None:
   print(f'\nkills {len(chaos.kills)} ({", ".join(f"{kind} {sum(k.kind == kind for k in chaos.kills)}" for kind in KINDS)}); '
         f'resumes {chaos.resumes}, failed {chaos.failed_resumes}, from the checkpoint on disk '
         f'{sum(bool(kill.resumed_from_checkpoint) for kill in lost)}/{len(lost)}; '
-        f'stop after a learner/replay kill: max {max(stops, default=0):.1f} s (target {STOP_TARGET_S:g} s); '
+        f'stop after a learner kill: max {max(stops, default=0):.1f} s (target {STOP_TARGET_S:g} s); '
         f'max lost: {max((k.learner_steps_lost for k in lost), default=0)} learner steps, '
         f'{max((k.replay_items_lost for k in lost), default=0)} replay items, '
         f'{max((k.env_steps_lost for k in lost), default=0)} env steps; max checkpoint age at a kill: '

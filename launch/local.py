@@ -42,6 +42,9 @@ STOP_DIAGNOSIS_AFTER_S = 15
 LAUNCH_TYPES = ('local_mp', 'local_mt', 'test_mt', 'vertex_ai')
 # Launches whose nodes all run on this machine; they get a loopback-only network namespace.
 LOCAL_LAUNCH_TYPES = ('local_mp', 'local_mt', 'test_mt')
+# Launches whose replay runs in the learner's process (`RunSettings.replay_with_learner`): local_mp
+# (the other local ones run every node in one process anyway; vertex_ai gives each its machine).
+REPLAY_WITH_LEARNER_LAUNCH_TYPES = ('local_mp',)
 CONFIGS = ('auto', 'cartpole', 'continuous_control', 'atari', 'board_game')
 # The share of the batch reanalyzers get when asked for under a preset without reanalysis.
 DEFAULT_REANALYZE_FRACTION = 0.5
@@ -296,7 +299,8 @@ def settings_from_flags():
       eval_opponent=_EVAL_OPPONENT.value,
       learner_checkpoint_period_s=_LEARNER_CHECKPOINT_PERIOD_S.value,
       replay_checkpoint_period_s=_REPLAY_CHECKPOINT_PERIOD_S.value,
-      learner_threads=_learner_threads(launch_type))
+      learner_threads=_learner_threads(launch_type),
+      replay_with_learner=launch_type in REPLAY_WITH_LEARNER_LAUNCH_TYPES)
   if not _RESUME.value:
     run_record.write(run_dir, _ENV.value, config)
   return config, factory, settings, launch_type

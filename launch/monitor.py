@@ -162,14 +162,16 @@ class MonitorNode:
   and the run goes on with the others; it fails once none of a group has answered for
   `silence_timeout_s` (with no reanalyzer the learner would wait for reanalysed items forever).
   Every `replay_checkpoint_period_s` it saves the counter and checkpoints the replay (the learner
-  checkpoints itself, see `launch.learner_node.LearnerNode`).
+  checkpoints itself, see `launch.learner_node.LearnerNode`). With `replay_with_learner` (one
+  process holds both) a death of that process is reported as the learner's.
   """
 
   def __init__(self, run_dir: str, table: str, stopping_rule: StoppingRule, replay: reverb.Client,
                counter, variable_server, learner, evaluator, actors: Sequence,
                period_s: float = 2.0, replay_checkpoint_period_s: float = 300.0,
                startup_timeout_s: float = 300.0, silence_timeout_s: float = 60.0,
-               dead_after_s: float = 10.0, reanalyzers: Sequence = ()):
+               dead_after_s: float = 10.0, reanalyzers: Sequence = (),
+               replay_with_learner: bool = False):
     self._run_dir = run_dir
     self._path = os.path.join(run_dir, STATUS_FILE)
     self._table = table
@@ -178,6 +180,10 @@ class MonitorNode:
     self._counter = WatchedNode('counter', counter)
     self._variable_server = WatchedNode('variable server', variable_server)
     self._learner = WatchedNode('learner', learner)
+    # The replay and the learner fall together when they share a process; the learner is named.
+    self._services = ((self._counter, self._variable_server, self._learner, self._replay)
+                      if replay_with_learner else
+                      (self._replay, self._counter, self._variable_server, self._learner))
     self._evaluator = None if evaluator is None else WatchedNode('evaluator', evaluator)
     self._actors = [WatchedNode(f'actor {index}', actor) for index, actor in enumerate(actors)]
     self._actor_restarts = [0] * len(self._actors)
@@ -286,7 +292,7 @@ class MonitorNode:
     """Why the run cannot go on (a node it needs, or a whole node group, stopped answering)."""
     now = time.time()
     # The services first: the learner also stops when one of them is gone.
-    for node in (self._replay, self._counter, self._variable_server, self._learner):
+    for node in self._services:
       death = node.death(now, started, self._dead_after_s, self._startup_timeout_s)
       if death is not None:
         return death

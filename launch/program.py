@@ -27,6 +27,7 @@ from launch import counter_node
 from launch import evaluator_node
 from launch import learner_node
 from launch import monitor as monitor_lib
+from launch import node_common
 from launch import reanalyzer_node
 from launch import replay_node
 from launch import variable_server as variable_server_lib
@@ -88,6 +89,10 @@ class RunSettings:
       TensorFlow's default (one per core). On a small machine the learner shares the cores with
       everything else, and its small ops gain nothing from a second thread but the pool's
       synchronisation (`bench.learner`: 36.6 learner steps/s with one thread, 31.1 with two).
+    replay_with_learner: run the replay and the learner as two threads of one process, group
+      'learner' (`launch.node_common.ReplayWithLearner`: the learner then samples the table in
+      memory, not through gRPC). For launches on one machine; a cluster gives the replay a
+      machine of its own (`launch.resources`).
   """
   run_dir: str
   num_actors: int = 2
@@ -104,6 +109,7 @@ class RunSettings:
   eval_opponent: str = 'random'
   actor_threads: int = 1
   learner_threads: Optional[int] = None
+  replay_with_learner: bool = False
 
 
 def worker_seed(seed: int, worker_index: int) -> int:
@@ -127,21 +133,25 @@ def make_program(config: config_lib.MuZeroConfig, environment_factory, settings:
   os.makedirs(run_dir, exist_ok=True)
   program = lp.Program(name='muzero')
 
-  with program.group('replay'):
-    replay = program.add_node(replay_node.ReplayNode(
-        functools.partial(builder.make_replay_tables, single_process=False), run_dir, builder.table))
+  replay_server = replay_node.ReplayNode(
+      functools.partial(builder.make_replay_tables, single_process=False), run_dir, builder.table)
+  replay = replay_server.create_handle()
+  if not settings.replay_with_learner:
+    with program.group('replay'):
+      program.add_node(replay_server)
   with program.group('counter'):
     counter = lp.CourierNode(counter_node.CounterNode, run_dir)
     program.add_node(counter)
   with program.group('variable_server'):
     variable_server_node = lp.CourierNode(variable_server_lib.VariableServer)
     variable_server = program.add_node(variable_server_node)
+  learner = lp.CourierNode(
+      learner_node.LearnerNode, config, environment_spec, replay, fail_fast_handle(variable_server_node),
+      fail_fast_handle(counter), run_dir, settings.resume, settings.publish_period,
+      settings.learner_checkpoint_period_s, settings.learner_threads)
   with program.group('learner'):
-    learner = lp.CourierNode(
-        learner_node.LearnerNode, config, environment_spec, replay, fail_fast_handle(variable_server_node),
-        fail_fast_handle(counter), run_dir, settings.resume, settings.publish_period,
-        settings.learner_checkpoint_period_s, settings.learner_threads)
-    program.add_node(learner)
+    program.add_node(node_common.ReplayWithLearner(replay_server, learner)
+                     if settings.replay_with_learner else learner)
   with program.group('actor'):
     # Actors wait for the first weights however long the learner takes to start.
     actors = [lp.CourierNode(
@@ -174,5 +184,6 @@ def make_program(config: config_lib.MuZeroConfig, environment_factory, settings:
         fail_fast_handle(learner, LEARNER_CALL_TIMEOUT_S), fail_fast_handle(evaluator),
         [fail_fast_handle(actor) for actor in actors], settings.status_period_s,
         settings.replay_checkpoint_period_s,
-        reanalyzers=[fail_fast_handle(reanalyzer) for reanalyzer in reanalyzers]))
+        reanalyzers=[fail_fast_handle(reanalyzer) for reanalyzer in reanalyzers],
+        replay_with_learner=settings.replay_with_learner))
   return program

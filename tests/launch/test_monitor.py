@@ -384,3 +384,20 @@ def test_budget_within_the_window_leaves_it_incomplete(tmp_path, ticking):
   assert status.first_target_s == 30 and status.hold_evaluations == 1
   assert 'hold window incomplete' in status_lib.target_summary(status)
   assert learner.finished and ticking == [True]
+
+
+@pytest.mark.parametrize('replay_with_learner, named', [(True, 'learner'), (False, 'replay')])
+def test_a_process_holding_replay_and_learner_dies_as_the_learner(tmp_path, ticking,
+                                                                   replay_with_learner, named):
+  # Replay and learner go silent at the same poll, as when the one process holding both dies
+  # (`launch.node_common.ReplayWithLearner`); apart, the replay is named first (the learner also
+  # stops when the replay is gone).
+  monitor = monitor_lib.MonitorNode(
+      str(tmp_path), 'priority_table', monitor_lib.StoppingRule(max_learner_steps=1000),
+      _DiesAfter(_Replay(), 'server_info', 2), _Counter(), _VariableServer(),
+      _DyingLearner(alive_calls=2), None, [_Actor()], period_s=10,
+      replay_with_learner=replay_with_learner)
+  monitor.run()
+  status = status_lib.read_status(str(tmp_path / 'status.json'))
+  assert status.state == 'failed'
+  assert status.reason.startswith(f'the {named} stopped answering'), status.reason

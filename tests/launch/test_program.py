@@ -99,8 +99,16 @@ def test_local_multiprocessing_run(tmp_path):
   assert (status.num_actors, status.actors_alive) == (1, 1)
   assert status.env_steps > 0 and status.replay_size > 0
   process_logs = os.path.join(run_dir, 'logs', 'processes')
-  for group in ('learner', 'actor', 'replay', 'evaluator', 'monitor', 'counter', 'variable_server'):
+  for group in ('learner', 'actor', 'evaluator', 'monitor', 'counter', 'variable_server'):
     assert os.listdir(os.path.join(process_logs, group)), group
+  # The replay is a thread of the learner's process, which ended only after the replay's
+  # checkpoint at the stop.
+  assert not os.path.exists(os.path.join(process_logs, 'replay'))
+  learner_log = os.path.join(process_logs, 'learner', os.listdir(os.path.join(process_logs, 'learner'))[0])
+  with open(learner_log) as log:
+    assert 'replay: checkpointed' in log.read()
+  with open(os.path.join(run_dir, replay_node.REPLAY_CHECKPOINT_FILE)) as file:
+    assert json.load(file)['size'] > 0
   with open(os.path.join(process_logs, 'monitor', os.listdir(os.path.join(process_logs, 'monitor'))[0])) as log:
     assert 'run finished: reached max_learner_steps=10' in log.read()
   assert os.path.isdir(os.path.join(run_dir, 'tensorboard', 'learner'))
