@@ -101,9 +101,9 @@ class MuZeroConfig:
       batch_size * learner_steps / env_steps; it sets how many env steps one learner step costs.
     samples_per_insert_tolerance_rate: slack of the distributed `SampleToInsertRatio` rate limiter
       (relative to samples_per_insert * min_replay_size).
-    prefetch_size: batches the learner's dataset prefetches.
+    prefetch_size: batches the learner's dataset (and a reanalyzer's sampler) prefetches.
     num_parallel_calls: parallel Reverb readers in the learner's dataset (Acme's
-      `make_reverb_dataset` argument). Every reader keeps samples in flight, whose priorities are
+      `make_reverb_dataset` argument) and in a reanalyzer's sampler. Every reader keeps samples in flight, whose priorities are
       older than the latest update; few readers keep prioritisation fresh, but one reader over
       gRPC left the distributed CartPole learner waiting for samples half of the time (uniform
       presets use 4).
