@@ -157,3 +157,46 @@ class ContinuousThreshold(dm_env.Environment):
 
   def discount_spec(self):
     return specs.BoundedArray((), np.float32, 0.0, 1.0, name='discount')
+
+
+class ContinuousChain(dm_env.Environment):
+  """Episodes of `episode_length` steps with a continuous action in [-2, 3] (asymmetric, so
+  that the mapping from the canonical [-1, 1] shows); observation [t, 1], reward -|a - 1|.
+
+  Every action received is recorded and checked against the bounds (a float64 vector [1]).
+  """
+
+  def __init__(self, episode_length: int = 4):
+    self._episode_length = episode_length
+    self._t = 0
+    self.actions = []
+
+  def _observation(self):
+    return np.asarray([self._t, 1.0], np.float32)
+
+  def reset(self):
+    self._t = 0
+    return dm_env.restart(self._observation())
+
+  def step(self, action):
+    action = np.asarray(action)
+    assert action.shape == (1,) and action.dtype == np.float64, action
+    assert -2.0 <= action[0] <= 3.0, action
+    self.actions.append(float(action[0]))
+    self._t += 1
+    reward = np.float32(-abs(action[0] - 1.0))
+    if self._t == self._episode_length:
+      return dm_env.termination(reward, self._observation())
+    return dm_env.transition(reward, self._observation(), discount=np.float32(1.0))
+
+  def observation_spec(self):
+    return specs.Array((2,), np.float32, name='observation')
+
+  def action_spec(self):
+    return specs.BoundedArray((1,), np.float64, -2.0, 3.0, name='action')
+
+  def reward_spec(self):
+    return specs.Array((), np.float32, name='reward')
+
+  def discount_spec(self):
+    return specs.BoundedArray((), np.float32, 0.0, 1.0, name='discount')
