@@ -272,12 +272,12 @@ def test_the_reanalyzer_writes_continuous_items_the_learner_mixes(make_replay):
   assert learner.last_staleness['reanalyzed_target_staleness'] == 1.0
 
 
-def test_the_single_process_agent_reanalyses_continuous_items(make_replay):
-  del make_replay
+@pytest.mark.parametrize('search_policy', ['muzero', 'gumbel'])
+def test_the_single_process_agent_reanalyses_continuous_items(search_policy):
   environment = fakes.ContinuousChain(episode_length=5)
   config = helpers.tiny_config(reanalyze_fraction=0.5, reanalyze_batch_size=4,
                                reanalyze_samples_per_insert=2.0, samples_per_insert=4.0,
-                               num_sampled_actions=3)
+                               num_sampled_actions=3, search_policy=search_policy)
   logger = loggers.InMemoryLogger()
   agent = agent_lib.MuZero(acme.specs.make_environment_spec(environment), config, seed=0,
                            learner_logger=logger)
