@@ -169,17 +169,23 @@ class FixedWeights:
     return [self._groups[name] for name in names]
 
 
-def _continuous_replay(make_replay, **overrides):
+def _continuous_replay(make_replay):
   """A replay of a continuous chain's items (K = 2, S = 3 sampled actions) written by an actor."""
   environment = fakes.ContinuousChain(episode_length=5)
   config = helpers.tiny_config(reanalyze_fraction=0.5, reanalyze_batch_size=4,
-                               num_sampled_actions=3, **overrides)
+                               num_sampled_actions=3)
   replay = make_replay(environment, config)
   actor = replay.builder.make_actor(replay.builder.make_network(),
                                     [replay.builder.make_adder(replay.client)], seed=1)
   acme.EnvironmentLoop(environment, actor, logger=loggers.NoOpLogger()).run(num_episodes=2)
   actor.close()
   return replay
+
+
+def _stacked_items(replay, num_items):
+  """The replay's `num_items` items as one batch of numpy columns."""
+  stored = {int(sample.info.key): sample.data for sample in replay.sample_every_item(num_items)}
+  return tf.nest.map_structure(lambda *leaves: np.stack(leaves), *stored.values())
 
 
 def _other_weights(builder, seed):
@@ -193,8 +199,7 @@ def _other_weights(builder, seed):
 def test_a_reanalysed_continuous_item_holds_new_samples_and_the_policy_over_them(make_replay):
   replay = _continuous_replay(make_replay)
   builder = replay.builder
-  stored = {int(sample.info.key): sample.data for sample in replay.sample_every_item(10)}
-  items = tf.nest.map_structure(lambda *leaves: np.stack(leaves), *stored.values())
+  items = _stacked_items(replay, 10)
   served = _other_weights(builder, seed=5)
   actor = builder.make_actor(builder.make_network(), variable_source=FixedWeights(served, 42),
                              seed=3)
@@ -236,17 +241,13 @@ def test_a_reanalysed_continuous_item_holds_new_samples_and_the_policy_over_them
 
 def test_continuous_items_need_an_actor_that_samples_as_many_actions(make_replay):
   replay = _continuous_replay(make_replay)
-  stored = {int(sample.info.key): sample.data for sample in replay.sample_every_item(10)}
-  items = tf.nest.map_structure(lambda *leaves: np.stack(leaves), *stored.values())
-  other = helpers.Replay(fakes.ContinuousChain(), helpers.tiny_config(
-      reanalyze_fraction=0.5, num_sampled_actions=4))
-  try:
-    actor = other.builder.make_actor(other.builder.make_network())
-    with pytest.raises(ValueError, match=r'sampled_actions of shape \(10, 3, 3, 1\) need an actor '
-                                         r'.* its latest search sampled \(60, 4, 1\)'):
-      reanalyze.reanalyze_items(actor, items)
-  finally:
-    other.server.stop()
+  items = _stacked_items(replay, 10)
+  other = make_replay(fakes.ContinuousChain(), helpers.tiny_config(reanalyze_fraction=0.5,
+                                                                   num_sampled_actions=4))
+  actor = other.builder.make_actor(other.builder.make_network())
+  with pytest.raises(ValueError, match=r'sampled_actions of shape \(10, 3, 3, 1\) need an actor '
+                                       r'.* its latest search sampled \(60, 4, 1\)'):
+    reanalyze.reanalyze_items(actor, items)
 
 
 def test_the_reanalyzer_writes_continuous_items_the_learner_mixes(make_replay):
