@@ -279,10 +279,6 @@ def settings_from_flags():
     raise FlagError(f'--config_overrides: {error}' if _CONFIG_OVERRIDES.value else str(error)) from error
   config = _with_reanalyze_fraction(config)
   check_eval_opponent(_EVAL_OPPONENT.value, _ENV.value, game)
-  if continuous_actions and config.reanalyze:
-    raise FlagError(f'reanalyze_fraction={config.reanalyze_fraction:g} with continuous actions '
-                    f'(--env={_ENV.value!r}) is not supported yet: reanalysis does not search over '
-                    'stored sampled actions; allowed: --num_reanalyzers=0.')
   run_dir = _RUN_DIR.value or os.path.join(
       'runs', f'{_ENV.value.replace(":", "-").replace("/", "-")}-{time.strftime("%Y%m%d-%H%M%S")}')
   if _RESUME.value and not _has_checkpoint(run_dir):

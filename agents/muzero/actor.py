@@ -178,7 +178,8 @@ class MuZeroActor(core.Actor):
     self._extras: List[Optional[Dict[str, np.ndarray]]] = [None] * num_environments
     self._move_numbers = np.zeros(num_environments, np.int64)
     self.last_search = None
-    # Continuous actions: [B, K, D] the root actions of the latest search.
+    # Continuous actions: [N, K, D] the root actions of the latest `search` (N roots; B for
+    # `select_actions`, reanalysis reads its own).
     self.last_sampled_actions = None
 
   @property

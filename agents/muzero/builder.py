@@ -40,10 +40,6 @@ class MuZeroBuilder:
     self._config = config.validate()
     # Replay, networks and learner see the canonical dtypes; the actor answers in the user's.
     self._spec = canonical.canonical_spec(environment_spec)
-    if canonical.is_continuous(self._spec.actions) and self._config.reanalyze:
-      raise ValueError(f'MuZeroConfig.reanalyze_fraction={self._config.reanalyze_fraction} with '
-                       f'continuous actions ({environment_spec.actions}) is not supported yet: '
-                       'reanalysis does not search over stored sampled actions; allowed: 0.')
     # The one answer to "is this a two-player game?", handed to everything built here.
     self._two_player = environment_specs.is_two_player(self._spec.observations)
     self._action_dtype = environment_spec.actions.dtype

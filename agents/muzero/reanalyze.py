@@ -14,6 +14,20 @@ network produced while acting. Here a reanalyzer is an actor without environment
      `bootstrap_value` columns, `weights_version` set to its own weights, and the source item's
      key, sampling probability and table size.
 
+Continuous actions (Sampled MuZero, Hubert et al. 2021). An item's policy target is the search's
+improved policy over the K actions that search sampled at the row's root (`sampled_actions`), so
+a new search cannot keep the stored samples: they were drawn from an older network's proposal
+beta, whose density the corrected prior (beta_hat / beta) pi needs and the item does not hold,
+and they would keep the target where the old policy put its mass. The reanalysing search
+samples K new actions from the current network's proposal at each stored observation (the
+actor's sampled search, root keys from its own generator) and searches them; the item then
+holds those samples in `sampled_actions` and the improved policy over them in `search_policy`,
+replaced together for the K + 1 policy rows, as the learner's sample-based cross-entropy reads
+them as one pair. The actions the episode took (`action`, the unroll's) stay the stored ones:
+they are what the environment answered. The bootstrap rows' samples only serve their values and
+are dropped. The columns and shapes are the actor's, so the reanalyze table's signature is the
+replay's with the source columns, as for discrete actions.
+
 The learner takes `MuZeroConfig.batch_split` items of every batch from that table and the rest
 from the replay; thanks to the source columns it weights reanalysed items by importance and
 updates their priorities in the replay as if it had sampled them itself. With a target network
@@ -69,7 +83,9 @@ def reanalyze_items(actor, items: Dict[str, Any]) -> Dict[str, Any]:
 
   Returns:
     The items with `search_policy` [N, K + 1, A] and `bootstrap_value` [N, K + 1] from one
-    batched search over both row sets, and `weights_version` [N] the actor's weights.
+    batched search over both row sets, and `weights_version` [N] the actor's weights; items of
+    continuous actions (a `sampled_actions` column) also get the K + 1 rows' new
+    `sampled_actions` [N, K + 1, S, D], the actions `search_policy` [N, K + 1, S] is over.
   """
   if 'bootstrap_observation' not in items:
     raise ValueError('reanalysis needs items with bootstrap_observation rows; make them with '
@@ -90,7 +106,22 @@ def reanalyze_items(actor, items: Dict[str, Any]) -> Dict[str, Any]:
   fresh['bootstrap_value'] = output.root_value[count * rows:].reshape(count, rows).astype(
       np.float32)
   fresh['weights_version'] = np.full([count], actor.learner_steps, np.int64)
+  if 'sampled_actions' in items:
+    fresh['sampled_actions'] = _fresh_sampled_actions(actor, items['sampled_actions'],
+                                                      count * rows)
   return fresh
+
+
+def _fresh_sampled_actions(actor, stored: np.ndarray, policy_roots: int) -> np.ndarray:
+  """[N, K + 1, S, D] the actions the actor's latest search sampled at the policy rows' roots,
+  which come first among its 2 N (K + 1) roots."""
+  searched = actor.last_sampled_actions
+  if searched is None or np.shape(searched) != (2 * policy_roots,) + np.shape(stored)[2:]:
+    raise ValueError(f'items with sampled_actions of shape {np.shape(stored)} need an actor '
+                     'whose search samples that many actions of that size at each of the '
+                     f'{2 * policy_roots} roots; its latest search sampled '
+                     f'{None if searched is None else np.shape(searched)}.')
+  return np.asarray(searched[:policy_roots], np.float32).reshape(np.shape(stored))
 
 
 class Reanalyzer:

@@ -20,8 +20,9 @@ makes each node's draws depend on its own key alone, and a child's key is a hash
 parent's and of the slot, so a search is deterministic given the root keys.
 
 The root's actions are sampled outside the search (`SampledSearch`: one representation call)
-and handed to it with the observation: the actor then knows them without reading the tree, the
-replay stores exactly the actions the search weighed, and a reanalysis could search stored ones.
+and handed to it with the observation: the actor then knows them without reading the tree, and
+the replay stores exactly the actions the search weighed (a reanalysis samples new ones from the
+current network and stores those with its improved policy, `agents.muzero.reanalyze`).
 """
 
 import math

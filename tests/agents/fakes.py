@@ -26,8 +26,11 @@ class CountingEnvironment(dm_env.Environment):
 
   def step(self, action):
     assert 0 <= int(action) < self._num_actions
+    return self._advance(np.float32(self._t + 1))
+
+  def _advance(self, reward: np.float32) -> dm_env.TimeStep:
+    """One step on, paying `reward`; the last one ends the episode."""
     self._t += 1
-    reward = np.float32(self._t)
     if self._t == self._episode_length:
       discount = np.float32(1.0 if self._truncate else 0.0)
       return dm_env.TimeStep(dm_env.StepType.LAST, reward, discount, self._observation())
@@ -124,6 +127,16 @@ class NonFiniteEnvironment(CountingEnvironment):
     return self._spoil(super().step(action))
 
 
+def record_action(actions: list, action, spec: specs.BoundedArray) -> float:
+  """Checks that `action` is what a one-dimensional `spec` allows (a float64 vector [1] within
+  its bounds, as the actor must hand it), appends it to `actions` and returns it."""
+  action = np.asarray(action)
+  assert action.shape == (1,) and action.dtype == np.float64, action
+  assert spec.minimum <= action[0] <= spec.maximum, action
+  actions.append(float(action[0]))
+  return float(action[0])
+
+
 class ContinuousThreshold(dm_env.Environment):
   """One-step episodes with a continuous action in [-2, 2] that pays 1 at or above `threshold`
   and 0 below.
@@ -140,11 +153,8 @@ class ContinuousThreshold(dm_env.Environment):
     return dm_env.restart(np.ones([2], np.float32))
 
   def step(self, action):
-    action = np.asarray(action)
-    assert action.shape == (1,) and action.dtype == np.float64, action
-    assert -2.0 <= action[0] <= 2.0, action
-    self.actions.append(float(action[0]))
-    return dm_env.termination(np.float32(action[0] >= self._threshold), np.ones([2], np.float32))
+    action = record_action(self.actions, action, self.action_spec())
+    return dm_env.termination(np.float32(action >= self._threshold), np.ones([2], np.float32))
 
   def observation_spec(self):
     return specs.Array((2,), np.float32, name='observation')
@@ -157,3 +167,20 @@ class ContinuousThreshold(dm_env.Environment):
 
   def discount_spec(self):
     return specs.BoundedArray((), np.float32, 0.0, 1.0, name='discount')
+
+
+class ContinuousChain(CountingEnvironment):
+  """`CountingEnvironment`'s episodes with a continuous action in [-2, 3] (asymmetric, so that
+  the mapping from the canonical [-1, 1] shows) and reward -|a - 1|; every action received is
+  checked and recorded in `actions` (`record_action`)."""
+
+  def __init__(self, episode_length: int = 4):
+    super().__init__(episode_length)
+    self.actions = []
+
+  def step(self, action):
+    return self._advance(np.float32(-abs(record_action(self.actions, action,
+                                                       self.action_spec()) - 1.0)))
+
+  def action_spec(self):
+    return specs.BoundedArray((1,), np.float64, -2.0, 3.0, name='action')

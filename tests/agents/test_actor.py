@@ -152,6 +152,41 @@ def test_a_gumbel_actor_writes_the_improved_policy(make_replay):
   assert greedy.select_action(observation) == np.argmax(prior_logits)
 
 
+def test_a_continuous_gumbel_actor_plays_the_chosen_sampled_action_and_writes_its_policy(
+    make_replay):
+  # Sampled MuZero under Gumbel: the search chooses one of the K = 4 slots; the actor plays that
+  # slot's action in the environment's bounds [-2, 3] and stores the improved policy over the 4.
+  environment = fakes.ContinuousChain(episode_length=5)
+  config = helpers.tiny_config(search_policy='gumbel', num_sampled_actions=4, num_simulations=6)
+  replay = make_replay(environment, config)
+  network = replay.builder.make_network()
+  actors = [replay.builder.make_actor(network, [replay.builder.make_adder(replay.client)], seed=4)
+            for _ in range(2)]
+  episodes = []
+  for actor in actors:
+    acme.EnvironmentLoop(environment, actor, logger=loggers.NoOpLogger()).run(num_episodes=2)
+    actor.close()
+    episodes.append(list(environment.actions))
+    environment.actions.clear()
+    slot = actor.last_search.selected_action[0]
+    played = actor.last_sampled_actions[0, slot]
+    assert 0 <= slot < 4 and np.all(np.abs(actor.last_sampled_actions) <= 1.0)
+    # The action played last is the chosen slot's, mapped from [-1, 1] to [-2, 3].
+    np.testing.assert_allclose(episodes[-1][-1], -2.0 + (played[0] + 1.0) / 2.0 * 5.0, rtol=1e-6)
+    np.testing.assert_allclose(actor.last_search.search_policy.sum(), 1.0, rtol=1e-6)
+  assert len(episodes[0]) == 10 and all(-2.0 <= action <= 3.0 for action in episodes[0])
+  assert episodes[1] == episodes[0]  # Same seed, same searches, same actions.
+  for sample in replay.sample_every_item(20):
+    assert sample.data['search_policy'].shape == (3, 4)
+    decisions = sample.data['decision'][:3] > 0
+    np.testing.assert_allclose(sample.data['search_policy'][decisions].sum(axis=-1), 1.0,
+                               rtol=1e-6)
+    # The stored action of each decision row is one of the actions its search sampled.
+    for row in np.flatnonzero(decisions[:2]):
+      distances = np.abs(sample.data['sampled_actions'][row] - sample.data['action'][row])
+      assert distances.min() < 1e-6
+
+
 @pytest.mark.parametrize('field, bad_step, value, message', [
     ('reward', 3, np.nan, r'environment 0 of 1 returned reward=nan at step 3 of its episode; '
                           r'allowed: finite rewards'),

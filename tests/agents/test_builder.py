@@ -82,6 +82,17 @@ def test_reanalysis_adds_a_short_uniform_table_of_reanalysed_items():
   _assert_same_specs(info.signature, reanalyze.reanalyzed_signature(builder.signature()))
 
 
+def test_reanalysis_of_continuous_actions_gets_a_table_of_the_actors_items_and_sources():
+  spec = specs.make_environment_spec(fakes.ContinuousChain())
+  builder = builder_lib.MuZeroBuilder(_reanalysing_config(num_sampled_actions=3), spec)
+  replay_table, reanalyze_table = builder.make_replay_tables(single_process=False)
+  # K + 1 = 3 rows of 3 sampled actions of size 1, in both tables: reanalysis replaces them.
+  assert replay_table.info.signature['sampled_actions'].shape == (3, 3, 1)
+  assert reanalyze_table.info.name == reanalyze.REANALYZE_TABLE
+  _assert_same_specs(reanalyze_table.info.signature,
+                     reanalyze.reanalyzed_signature(builder.signature()))
+
+
 def _batched(signature, batch_size):
   return tf.nest.map_structure(
       lambda spec: tf.TensorSpec([batch_size] + spec.shape.as_list(), spec.dtype), signature)

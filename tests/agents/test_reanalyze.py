@@ -190,3 +190,139 @@ def test_a_reanalysed_write_waiting_on_the_rate_limiter_gives_up_at_the_stop():
   assert 0 < reanalyzer.items_written < 40
   assert client.server_info()[reanalyze.REANALYZE_TABLE].current_size >= reanalyzer.items_written
   server.stop()
+
+
+class FixedWeights:
+  """A variable source serving one network's weights as learner step `version`."""
+
+  def __init__(self, network, version: int):
+    self._groups = {'network': [variable.numpy() for variable in network.variables],
+                    'learner_steps': [np.int64(version)]}
+
+  def get_variables(self, names):
+    return [self._groups[name] for name in names]
+
+
+def _continuous_replay(make_replay):
+  """A replay of a continuous chain's items (K = 2, S = 3 sampled actions) written by an actor."""
+  environment = fakes.ContinuousChain(episode_length=5)
+  config = helpers.tiny_config(reanalyze_fraction=0.5, reanalyze_batch_size=4,
+                               num_sampled_actions=3)
+  replay = make_replay(environment, config)
+  actor = replay.builder.make_actor(replay.builder.make_network(),
+                                    [replay.builder.make_adder(replay.client)], seed=1)
+  acme.EnvironmentLoop(environment, actor, logger=loggers.NoOpLogger()).run(num_episodes=2)
+  actor.close()
+  return replay
+
+
+def _stacked_items(replay, num_items):
+  """The replay's `num_items` items as one batch of numpy columns."""
+  stored = {int(sample.info.key): sample.data for sample in replay.sample_every_item(num_items)}
+  return tf.nest.map_structure(lambda *leaves: np.stack(leaves), *stored.values())
+
+
+def _other_weights(builder, seed):
+  """A network of `builder`'s whose weights are set from `seed` (not the initialiser's)."""
+  network = builder.make_network()
+  for index, variable in enumerate(network.variables):
+    variable.assign(tf.random.stateless_normal(variable.shape, (seed, index), stddev=0.5))
+  return network
+
+
+def test_a_reanalysed_continuous_item_holds_new_samples_and_the_policy_over_them(make_replay):
+  replay = _continuous_replay(make_replay)
+  builder = replay.builder
+  items = _stacked_items(replay, 10)
+  served = _other_weights(builder, seed=5)
+  actor = builder.make_actor(builder.make_network(), variable_source=FixedWeights(served, 42),
+                             seed=3)
+  fresh = reanalyze.reanalyze_items(actor, items)
+
+  # The actor's columns with its shapes and dtypes: the reanalyze table takes it as it is.
+  assert set(fresh) == set(builder.signature())
+  for column, spec in builder.signature().items():
+    assert fresh[column].shape[1:] == tuple(spec.shape), column
+    assert fresh[column].dtype == spec.dtype.as_numpy_dtype, column
+  np.testing.assert_array_equal(fresh['weights_version'], [42] * 10)
+  # New samples, in the canonical bounds, with a policy over them; the taken actions stay.
+  assert np.all(np.abs(fresh['sampled_actions']) <= 1.0)
+  decisions = items['decision'][:, :3] > 0
+  # Rows past an episode's end are no decisions: items at steps 0..4 of 5 have 3, 3, 3, 2, 1.
+  assert decisions.sum() == 2 * 12
+  assert not np.isclose(fresh['sampled_actions'][decisions],
+                        items['sampled_actions'][decisions]).any()
+  np.testing.assert_allclose(fresh['search_policy'].sum(axis=-1), 1.0, rtol=1e-6)
+  for column in ('action', 'observation', 'bootstrap_observation', 'reward', 'decision'):
+    np.testing.assert_array_equal(fresh[column], items[column], err_msg=column)
+
+  # Computed with the weights it reports: an actor holding version 42's weights, with the same
+  # seed, searches the same roots to the same samples, policies and values.
+  reference = builder.make_actor(served, seed=3)
+  roots = np.concatenate([items['observation'].reshape(30, 2),
+                          items['bootstrap_observation'].reshape(30, 2)])
+  output = reference.search(roots, final_rows_allowed=True)
+  np.testing.assert_array_equal(fresh['sampled_actions'],
+                                reference.last_sampled_actions[:30].reshape(10, 3, 3, 1))
+  np.testing.assert_array_equal(fresh['search_policy'], output.search_policy[:30].reshape(10, 3, 3))
+  np.testing.assert_array_equal(fresh['bootstrap_value'], output.root_value[30:].reshape(10, 3))
+  # The actor's own initial weights would have sampled other actions from the same keys.
+  unserved = builder.make_actor(builder.make_network(), seed=3)
+  unserved.search(roots, final_rows_allowed=True)
+  assert not np.isclose(unserved.last_sampled_actions[:30].reshape(10, 3, 3, 1),
+                        fresh['sampled_actions']).any()
+
+
+def test_continuous_items_need_an_actor_that_samples_as_many_actions(make_replay):
+  replay = _continuous_replay(make_replay)
+  items = _stacked_items(replay, 10)
+  other = make_replay(fakes.ContinuousChain(), helpers.tiny_config(reanalyze_fraction=0.5,
+                                                                   num_sampled_actions=4))
+  actor = other.builder.make_actor(other.builder.make_network())
+  with pytest.raises(ValueError, match=r'sampled_actions of shape \(10, 3, 3, 1\) need an actor '
+                                       r'.* its latest search sampled \(60, 4, 1\)'):
+    reanalyze.reanalyze_items(actor, items)
+
+
+def test_the_reanalyzer_writes_continuous_items_the_learner_mixes(make_replay):
+  replay = _continuous_replay(make_replay)
+  builder = replay.builder
+  learner = builder.make_learner(
+      builder.make_network(), builder.make_dataset(replay.address), replay.client,
+      logger=loggers.NoOpLogger(),
+      reanalyzed_dataset=builder.make_reanalyzed_dataset(replay.address))
+  reanalyzer = builder.make_reanalyzer(builder.make_network(), replay.client, learner,
+                                       wait_for_weights=True)
+  # Reverb refuses an item that does not match the reanalyze table's signature.
+  assert reanalyzer.step() == 4
+  reanalyzer.close()
+  stored = {int(sample.info.key): sample.data for sample in replay.sample_every_item(10)}
+  for sample in replay.client.sample(reanalyze.REANALYZE_TABLE, 8, emit_timesteps=False,
+                                     unpack_as_table_signature=True):
+    source = stored[int(sample.data[reanalyze.SOURCE_KEY])]
+    np.testing.assert_array_equal(sample.data['action'], source['action'])
+    assert np.all(np.abs(sample.data['sampled_actions']) <= 1.0)
+  result = learner.step()
+  assert np.isfinite(result['policy_loss']) and np.isfinite(result['total_loss'])
+  assert learner.last_staleness['reanalyzed_target_staleness'] == 1.0
+
+
+@pytest.mark.parametrize('search_policy', ['muzero', 'gumbel'])
+def test_the_single_process_agent_reanalyses_continuous_items(search_policy):
+  environment = fakes.ContinuousChain(episode_length=5)
+  config = helpers.tiny_config(reanalyze_fraction=0.5, reanalyze_batch_size=4,
+                               reanalyze_samples_per_insert=2.0, samples_per_insert=4.0,
+                               num_sampled_actions=3, search_policy=search_policy)
+  logger = loggers.InMemoryLogger()
+  agent = agent_lib.MuZero(acme.specs.make_environment_spec(environment), config, seed=0,
+                           learner_logger=logger)
+  try:
+    acme.EnvironmentLoop(environment, agent, logger=loggers.NoOpLogger()).run(num_episodes=8)
+    assert agent.learner_steps >= 5 and agent.reanalyzer.items_written > 0
+    assert len(logger.data) == agent.learner_steps
+    for record in logger.data:
+      assert np.isfinite([record['total_loss'], record['policy_loss']]).all(), record
+      assert 'reanalyzed_target_staleness' in record
+    assert all(-2.0 <= action <= 3.0 for action in environment.actions)
+  finally:
+    agent.close()

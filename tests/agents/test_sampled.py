@@ -146,3 +146,49 @@ def test_keys_out_of_range_are_refused(keys):
                                          2, _search_config())
   with pytest.raises(ValueError, match=r'are not allowed; allowed: \[B\] integers in \[0, 2\^24\)'):
     sampled_search(np.zeros([1, 3], np.float32), keys, 0)
+
+
+def test_gumbel_over_continuous_slots_plays_one_of_the_sampled_actions_deterministically():
+  network = _continuous_network()
+  sampled_search = sampled.SampledSearch(
+      network, sampled.SquashedGaussianProposal(2, 2.0), 6,
+      _search_config(search_policy='gumbel', num_simulations=12, add_noise=True))
+  observations = np.random.default_rng(1).normal(size=(4, 3)).astype(np.float32)
+  output, actions = sampled_search(observations, np.arange(4), 7)
+  chosen = output.selected_action.numpy()
+  assert actions.shape == (4, 6, 2) and np.all(np.abs(actions.numpy()) <= 1.0)
+  assert chosen.shape == (4,) and np.all((chosen >= 0) & (chosen < 6))
+  # Gumbel's improved policy over the 6 slots, and the 12 simulations spent on them.
+  assert output.search_policy.shape == (4, 6)
+  np.testing.assert_allclose(output.search_policy.numpy().sum(axis=1), 1.0, rtol=1e-6)
+  np.testing.assert_array_equal(output.visit_counts.numpy().sum(axis=1), [12] * 4)
+  # Sequential halving plays a most visited slot.
+  visits = output.visit_counts.numpy()
+  np.testing.assert_array_equal(visits[np.arange(4), chosen], visits.max(axis=1))
+  again, same_actions = sampled_search(observations, np.arange(4), 7)
+  for field in search.SearchOutput._fields:
+    np.testing.assert_array_equal(getattr(again, field), getattr(output, field), err_msg=field)
+  np.testing.assert_array_equal(same_actions, actions)
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_gumbel_over_every_action_as_slots_is_gumbel_over_the_full_space(seed):
+  # Action 2 pays 1, the others 0, and has the lowest prior: with 24 simulations over 6 actions
+  # every action is visited in the first phase, and from then on action 2's sigma gap of at
+  # least (50 + 1) x 2 = 102 beats any difference of Gumbel noise and logits (as in
+  # tests/search/test_gumbel.py), so both searches must play it. K = 6 slots under a uniform
+  # proposal hold the 6 actions in order with the corrected prior pi, and draw the same noise.
+  network = tiny_networks.BanditNetwork(action_rewards=[0.0, 0.0, 1.0, 0.0, 0.0, 0.0],
+                                        prior_logits=[2.0, 2.0, -1.0, 2.0, 2.0, 2.0])
+  config = _search_config(search_policy='gumbel', num_simulations=24, add_noise=True,
+                          gumbel_c_scale=2.0)
+  observations = np.zeros((8, 5), np.float32)
+  full = search.SearchFn(network, config)(observations, None, seed)
+  sampled_search = sampled.SampledSearch(
+      network, sampled.CategoricalProposal(6, uniform_proposal=True), 6, config)
+  output, slot_actions = sampled_search(observations, np.arange(8), seed)
+  np.testing.assert_array_equal(slot_actions[..., 0], np.tile(np.arange(6), (8, 1)))
+  np.testing.assert_array_equal(full.selected_action, [2] * 8)
+  np.testing.assert_array_equal(output.selected_action, full.selected_action)
+  np.testing.assert_array_equal(output.visit_counts, full.visit_counts)
+  np.testing.assert_allclose(output.search_policy, full.search_policy, rtol=1e-5, atol=1e-7)

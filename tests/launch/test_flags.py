@@ -34,8 +34,6 @@ def parsed_flags():
     ({'env': 'python:tests.agents.user_environments:make_dict_action_environment'},
      r"--env='python:tests.agents.user_environments:make_dict_action_environment': action spec "
      r"\{'arm': BoundedArray.*'grip': BoundedArray.* is not allowed; allowed: dm_env.specs.DiscreteArray"),
-    ({'env': 'gym:Pendulum-v1', 'num_reanalyzers': 1},
-     r'reanalyze_fraction=0.5 with continuous actions .* is not supported yet'),
     ({'env': 'chess'}, r"--env='chess': environment id 'chess' is not of the form prefix:name"),
     ({'env': 'python:my_envs.make'}, r"--env='python:my_envs.make': .* allowed: python:package.module:factory"),
     ({'env': 'python:tests.nowhere:make'}, r"--env='python:tests.nowhere:make': cannot import module 'tests.nowhere'"),
@@ -153,6 +151,12 @@ def test_reanalyzers_get_a_share_of_the_batch_and_overrides_reach_the_config(tmp
                            reanalyze_fraction=0.25):
     config, _, _, _ = local.settings_from_flags()
   assert config.reanalyze_fraction == 0.25
+  # Continuous actions too: reanalysis samples new actions (agents.muzero.reanalyze).
+  with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), max_learner_steps=10, num_reanalyzers=1,
+                           env='gym:Pendulum-v1'):
+    config, _, settings, _ = local.settings_from_flags()
+  assert (settings.num_reanalyzers, config.reanalyze_fraction) == (1, 0.5)
+  assert config.num_sampled_actions == 8  # The continuous_control preset.
 
 
 def test_learner_threads_one_locally_tensorflows_default_on_the_cloud(tmp_path):

@@ -76,13 +76,15 @@ def test_runs_stops_by_itself_then_resumes_without_loss(tmp_path):
 
 def test_continuous_control_program_runs_on_pendulum(tmp_path):
   # --config=auto picks the continuous_control preset (Sampled MuZero) for Pendulum's Box
-  # actions; the evaluator's greedy episodes return Pendulum's negative costs.
+  # actions; the evaluator's greedy episodes return Pendulum's negative costs. A reanalyzer
+  # samples new actions for the stored items, and the learner takes half of each batch from it.
   status, _ = _launch(
       str(tmp_path / 'run'), '--launch_type=test_mt', '--max_learner_steps=10',
-      '--config_overrides=min_replay_size=64,batch_size=16',
+      '--config_overrides=min_replay_size=64,batch_size=16', '--num_reanalyzers=1',
       base_flags=['--env=gym:Pendulum-v1'] + SMALL_RUN[1:])
   assert status.state == 'finished' and status.learner_steps >= 10
   assert status.last_eval_return is not None and -2000 < status.last_eval_return < 0
+  assert status.reanalyzed_items > 0 and status.reanalyzed_target_staleness is not None
 
 
 def test_actor_whose_environment_raises_is_restarted(tmp_path):

@@ -65,6 +65,8 @@ class BanditNetwork(tf.Module):
   Every node has the same value and prior logits; the latent state is unused (zeros of size 1).
   """
 
+  latent_shape = (1,)
+
   def __init__(self, action_rewards: Sequence[float], prior_logits: Sequence[float],
                value: float = 0.0):
     super().__init__()
