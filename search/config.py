@@ -22,6 +22,18 @@ UNVISITED_Q = ('minimum', 'parent')
 # `search.gumbel`.
 SEARCH_POLICIES = ('muzero', 'gumbel')
 
+# Where the root's `initial_inference` runs. 'xla': inside the compiled search, with everything
+# else. 'graph': in TensorFlow's graph executor just before it, so that XLA never compiles the
+# representation network. XLA's CPU backend spends most of a big network's compile time in LLVM
+# on its layers (the chess preset's tower: ~20 s of CPU for the representation alone) while
+# TensorFlow's own kernels run such a network as fast or faster; graph mode costs a few
+# microseconds per op instead, which only a tiny network notices. 'auto' takes 'graph' for
+# networks of at least `GRAPH_ROOT_MIN_PARAMETERS` trainable parameters (see `root_in_graph`).
+ROOT_INFERENCES = ('auto', 'xla', 'graph')
+# 'auto''s threshold: 1M parameters cost at least ~1 ms per inference on a CPU core, against a
+# few hundred microseconds of graph-mode op overhead for a residual tower, paid once per search.
+GRAPH_ROOT_MIN_PARAMETERS = 1_000_000
+
 
 @dataclasses.dataclass(frozen=True)
 class SearchConfig:
@@ -57,6 +69,10 @@ class SearchConfig:
       Gumbel-top-k and compared by sequential halving (the paper's and mctx's default 16).
     gumbel_c_visit: Gumbel: c_visit of sigma(q) = (c_visit + max_b N(b)) c_scale q (paper: 50).
     gumbel_c_scale: Gumbel: c_scale of sigma (paper: 1.0; mctx's `value_scale` defaults to 0.1).
+    root_inference: Where the root's initial inference runs (see `ROOT_INFERENCES`): 'xla'
+      inside the compiled search, 'graph' before it without XLA (a big network compiles in
+      half the time), 'auto' 'graph' for networks of at least `GRAPH_ROOT_MIN_PARAMETERS`
+      trainable parameters. Results are the same up to float rounding.
   """
 
   num_simulations: int = 50
@@ -74,6 +90,7 @@ class SearchConfig:
   max_num_considered_actions: int = 16
   gumbel_c_visit: float = 50.0
   gumbel_c_scale: float = 1.0
+  root_inference: str = 'auto'
 
   def __post_init__(self):
     owner = 'SearchConfig'
@@ -88,6 +105,7 @@ class SearchConfig:
                               high_open=high == math.inf)
     validation.check_choice(owner, 'unvisited_q', self.unvisited_q, UNVISITED_Q)
     validation.check_choice(owner, 'search_policy', self.search_policy, SEARCH_POLICIES)
+    validation.check_choice(owner, 'root_inference', self.root_inference, ROOT_INFERENCES)
     for flag in ('add_noise', 'two_player'):
       validation.check_bool(owner, flag, getattr(self, flag))
     if self.value_bounds is not None:
@@ -99,3 +117,14 @@ class SearchConfig:
                         'None or (minimum, maximum) with finite minimum < maximum')
       # A tuple, whatever sequence was given, keeps the config hashable (it keys the cache).
       object.__setattr__(self, 'value_bounds', (float(bounds[0]), float(bounds[1])))
+
+
+def root_in_graph(root_inference: str, network: object) -> bool:
+  """Whether a search runs its root inference in graph mode, resolving 'auto' by the network's
+  size: its `trainable_variables` (tf.Module's, or an adapter's) counted in parameters; a
+  network without them counts as small."""
+  if root_inference != 'auto':
+    return root_inference == 'graph'
+  parameters = sum(variable.shape.num_elements()
+                   for variable in getattr(network, 'trainable_variables', ()))
+  return parameters >= GRAPH_ROOT_MIN_PARAMETERS
