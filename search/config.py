@@ -25,13 +25,14 @@ SEARCH_POLICIES = ('muzero', 'gumbel')
 # Where the root's `initial_inference` runs. 'xla': inside the compiled search, with everything
 # else. 'graph': in TensorFlow's graph executor just before it, so that XLA never compiles the
 # representation network. XLA's CPU backend spends most of a big network's compile time in LLVM
-# on its layers (the chess preset's tower: ~20 s of CPU for the representation alone) while
-# TensorFlow's own kernels run such a network as fast or faster; graph mode costs a few
-# microseconds per op instead, which only a tiny network notices. 'auto' takes 'graph' for
+# on its layers (the chess preset's, 16 blocks of 256 channels: ~7 s of CPU per tower), while
+# TensorFlow's own kernels run such layers as fast or faster; graph mode costs microseconds per
+# op instead, once per search, which only a tiny network notices. 'auto' takes 'graph' for
 # networks of at least `GRAPH_ROOT_MIN_PARAMETERS` trainable parameters (see `root_in_graph`).
 ROOT_INFERENCES = ('auto', 'xla', 'graph')
-# 'auto''s threshold: 1M parameters cost at least ~1 ms per inference on a CPU core, against a
-# few hundred microseconds of graph-mode op overhead for a residual tower, paid once per search.
+# 'auto''s threshold. With bench.search's tiny MLP a graph-mode root made a search 1% slower at
+# 2 actions and B = 1, 10% at 9 actions and B = 16; the presets' networks: cartpole 23k,
+# tic-tac-toe 128k, connect four 270k parameters ('xla'), Go 9x9 and chess 38M and 39M ('graph').
 GRAPH_ROOT_MIN_PARAMETERS = 1_000_000
 
 
@@ -70,8 +71,8 @@ class SearchConfig:
     gumbel_c_visit: Gumbel: c_visit of sigma(q) = (c_visit + max_b N(b)) c_scale q (paper: 50).
     gumbel_c_scale: Gumbel: c_scale of sigma (paper: 1.0; mctx's `value_scale` defaults to 0.1).
     root_inference: Where the root's initial inference runs (see `ROOT_INFERENCES`): 'xla'
-      inside the compiled search, 'graph' before it without XLA (a big network compiles in
-      half the time), 'auto' 'graph' for networks of at least `GRAPH_ROOT_MIN_PARAMETERS`
+      inside the compiled search, 'graph' before it without XLA (XLA compiles only the
+      dynamics and prediction networks), 'auto' 'graph' for networks of at least `GRAPH_ROOT_MIN_PARAMETERS`
       trainable parameters. Results are the same up to float rounding.
   """
 
