@@ -15,10 +15,10 @@ import tensorflow as tf
 class LayerNorm(snt.LayerNorm):
   """LayerNorm over the last axis with a learned scale and offset, whose moments are dot products.
 
-  The same function, variables and checkpoints as `snt.LayerNorm(-1, True, True)`. Sonnet's
-  moments are reductions over the channels, and XLA's CPU backend rewrites every reduction over
-  more than 32 elements into a reduce-window (its TreeReductionRewriter, for precision) that
-  LLVM compiles slowly: with towers of 256 channels, the chess preset's dynamics network
+  The same function (up to float rounding), variables and checkpoints as
+  `snt.LayerNorm(-1, True, True)`. Sonnet's moments are reductions over the channels, and XLA's
+  CPU backend rewrites every reduction over more than 32 elements into a reduce-window (its
+  TreeReductionRewriter, for precision) that LLVM compiles slowly: with towers of 256 channels, the chess preset's dynamics network
   compiled in ~25 s of CPU, ~7 s with dot products, at the same speed per call in XLA and in
   graph mode (BENCHMARKS.md, "Search compile time"). A dot product stays a dot for XLA.
   """
