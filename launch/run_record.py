@@ -8,8 +8,8 @@ TensorFlow with an error that names neither, or, worse, go on training on data m
 setting.
 
 What may differ on resume (`RESUMABLE_FIELDS`): how much compute acting and sampling get
-(`envs_per_actor` and `search.num_simulations`, flags of their own, `variable_update_period`,
-`prefetch_size`, `num_parallel_calls`), and the two remedies a learner stopped by a non-finite
+(`envs_per_actor` and `search.num_simulations`, flags of their own, `search.root_inference`,
+`variable_update_period`, `prefetch_size`, `num_parallel_calls`), and the two remedies a learner stopped by a non-finite
 loss names (`learning_rate`, `max_gradient_norm`; `agents.muzero.learning`), so that a diverged
 run can go on from its last good checkpoint. Everything else is refused: the replay signature
 (unroll_steps, td_steps, and which columns exist: target network, consistency loss,
@@ -36,8 +36,9 @@ from launch import status as status_lib
 
 RUN_FILE = 'run.json'
 # Config fields a resumed run may change (see the module docstring).
-RESUMABLE_FIELDS = ('envs_per_actor', 'search.num_simulations', 'variable_update_period',
-                    'prefetch_size', 'num_parallel_calls', 'learning_rate', 'max_gradient_norm')
+RESUMABLE_FIELDS = ('envs_per_actor', 'search.num_simulations', 'search.root_inference',
+                    'variable_update_period', 'prefetch_size', 'num_parallel_calls',
+                    'learning_rate', 'max_gradient_norm')
 # The name of the environment id among the differences, as its flag.
 ENVIRONMENT = '--env'
 

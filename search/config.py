@@ -22,6 +22,19 @@ UNVISITED_Q = ('minimum', 'parent')
 # `search.gumbel`.
 SEARCH_POLICIES = ('muzero', 'gumbel')
 
+# Where the root's `initial_inference` runs. 'xla': inside the compiled search, with everything
+# else. 'graph': in TensorFlow's graph executor just before it, so that XLA never compiles the
+# representation network. XLA's CPU backend spends most of a big network's compile time in LLVM
+# on its layers (the chess preset's, 16 blocks of 256 channels: ~7 s of CPU per tower), while
+# TensorFlow's own kernels run such layers as fast or faster; graph mode costs microseconds per
+# op instead, once per search, which only a tiny network notices. 'auto' takes 'graph' for
+# networks of at least `GRAPH_ROOT_MIN_PARAMETERS` trainable parameters (see `root_in_graph`).
+ROOT_INFERENCES = ('auto', 'xla', 'graph')
+# 'auto''s threshold. With bench.search's tiny MLP a graph-mode root made a search 1% slower at
+# 2 actions and B = 1, 10% at 9 actions and B = 16; the presets' networks: cartpole 23k,
+# tic-tac-toe 128k, connect four 270k parameters ('xla'), Go 9x9 and chess 38M and 39M ('graph').
+GRAPH_ROOT_MIN_PARAMETERS = 1_000_000
+
 
 @dataclasses.dataclass(frozen=True)
 class SearchConfig:
@@ -57,6 +70,10 @@ class SearchConfig:
       Gumbel-top-k and compared by sequential halving (the paper's and mctx's default 16).
     gumbel_c_visit: Gumbel: c_visit of sigma(q) = (c_visit + max_b N(b)) c_scale q (paper: 50).
     gumbel_c_scale: Gumbel: c_scale of sigma (paper: 1.0; mctx's `value_scale` defaults to 0.1).
+    root_inference: Where the root's initial inference runs (see `ROOT_INFERENCES`): 'xla'
+      inside the compiled search, 'graph' before it without XLA (XLA compiles only the
+      dynamics and prediction networks), 'auto' 'graph' for networks of at least `GRAPH_ROOT_MIN_PARAMETERS`
+      trainable parameters. Results are the same up to float rounding.
   """
 
   num_simulations: int = 50
@@ -74,6 +91,7 @@ class SearchConfig:
   max_num_considered_actions: int = 16
   gumbel_c_visit: float = 50.0
   gumbel_c_scale: float = 1.0
+  root_inference: str = 'auto'
 
   def __post_init__(self):
     owner = 'SearchConfig'
@@ -88,6 +106,7 @@ class SearchConfig:
                               high_open=high == math.inf)
     validation.check_choice(owner, 'unvisited_q', self.unvisited_q, UNVISITED_Q)
     validation.check_choice(owner, 'search_policy', self.search_policy, SEARCH_POLICIES)
+    validation.check_choice(owner, 'root_inference', self.root_inference, ROOT_INFERENCES)
     for flag in ('add_noise', 'two_player'):
       validation.check_bool(owner, flag, getattr(self, flag))
     if self.value_bounds is not None:
@@ -99,3 +118,14 @@ class SearchConfig:
                         'None or (minimum, maximum) with finite minimum < maximum')
       # A tuple, whatever sequence was given, keeps the config hashable (it keys the cache).
       object.__setattr__(self, 'value_bounds', (float(bounds[0]), float(bounds[1])))
+
+
+def root_in_graph(root_inference: str, network: object) -> bool:
+  """Whether a search runs its root inference in graph mode, resolving 'auto' by the network's
+  size: its `trainable_variables` (tf.Module's, or an adapter's) counted in parameters; a
+  network without them counts as small."""
+  if root_inference != 'auto':
+    return root_inference == 'graph'
+  parameters = sum(variable.shape.num_elements()
+                   for variable in getattr(network, 'trainable_variables', ()))
+  return parameters >= GRAPH_ROOT_MIN_PARAMETERS

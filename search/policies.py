@@ -7,7 +7,9 @@ calls it. A search runs as two nested `tf.function`s:
     for the root's Dirichlet noise and Gamma(1) = Exp(1) variables for sampling the action (with
     `search_policy='gumbel'`: the root's Gumbel variables -log(E), and no Dirichlet noise);
   * an inner one, compiled with XLA, runs the root inference, every simulation with its network
-    calls, and the choice of the action to play.
+    calls, and the choice of the action to play. With `config.root_inference` 'graph' (a big
+    network, by default) the outer one runs the root inference instead and hands its outputs
+    in, so that XLA compiles the dynamics and prediction networks only.
 They are traced once per input signature (observation shapes, hence batch size, and dtypes;
 whether a legal mask is given; no, one or one-per-row temperature) and called through the traced
 concrete function, which skips `tf.function`'s per-call dispatch (about 80 us here). Everything
@@ -59,6 +61,15 @@ class SearchOutput(NamedTuple):
   selected_action: tf.Tensor
 
 
+class _Root(NamedTuple):
+  """What the search reads of the root's initial inference (the compiled search's input when it
+  runs in graph mode)."""
+
+  latent: tf.Tensor
+  policy_logits: tf.Tensor
+  value: tf.Tensor
+
+
 class SearchFn:
   """The compiled search of one network under one config; call it once per move.
 
@@ -76,6 +87,7 @@ class SearchFn:
     self._config = config
     self._signed_discount = tree_lib.signed_discount(config.discount, config.two_player)
     self._is_gumbel = config.search_policy == 'gumbel'
+    self._root_in_graph = config_lib.root_in_graph(config.root_inference, network)
     self._puct = selection.puct(config.pb_c_init, config.pb_c_base, self._signed_discount,
                                 qtransforms.UNVISITED_Q_TRANSFORMS[config.unvisited_q])
     self._search = tf.function(self._search_graph, autograph=False)
@@ -144,13 +156,22 @@ class SearchFn:
                                        alpha=noise_alphas + exponential_alphas)
     if temperature is None:
       temperature = tf.constant(self._config.temperature, tf.float32)
-    return self._compiled_search(observations, legal_actions, gammas, temperature)
+    root = self._root_inference(observations) if self._root_in_graph else observations
+    return self._compiled_search(root, legal_actions, gammas, temperature)
 
-  def _compiled_search_graph(self, observations: Observations, legal_actions: Optional[tf.Tensor],
-                             gammas: tf.Tensor, temperature: tf.Tensor) -> SearchOutput:
+  def _root_inference(self, observations: Observations) -> _Root:
+    output = self._network().initial_inference(observations)
+    return _Root(output.latent, output.policy_logits, output.value)
+
+  def _compiled_search_graph(self, root: Union[Observations, _Root],
+                             legal_actions: Optional[tf.Tensor], gammas: tf.Tensor,
+                             temperature: tf.Tensor) -> SearchOutput:
+    """The compiled search; `root` is the observations, or with `_root_in_graph` the root's
+    inference already run."""
     config = self._config
     network = self._network()
-    root = network.initial_inference(observations)
+    if not self._root_in_graph:
+      root = self._root_inference(root)
     batch_size, num_actions = root.policy_logits.shape
     if legal_actions is None:
       legal_actions = tf.ones([batch_size, num_actions], tf.bool)

@@ -199,6 +199,11 @@ class SampledNetwork:
     self._latent_shape = tuple(network.latent_shape)
     self._latent_size = math.prod(self._latent_shape)
 
+  @property
+  def trainable_variables(self):
+    """The wrapped network's, by which the search sizes it (`search.config.root_in_graph`)."""
+    return self._network.trainable_variables
+
   def _pack(self, latent: tf.Tensor, actions: tf.Tensor, keys: tf.Tensor) -> tf.Tensor:
     batch_size = tf.shape(latent)[0]
     return tf.concat([tf.reshape(latent, [batch_size, self._latent_size]),

@@ -1,6 +1,7 @@
 """Tests of agents.muzero.sampled: the corrected prior, the slot adapter and the sampled search."""
 
 import math
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -116,6 +117,18 @@ def test_a_child_runs_the_dynamics_on_its_slot_and_samples_from_its_own_key():
       actions, squashed_gaussian.sample(expected.policy_logits,
                                         keyed_random.normals(child_keys, [3, 2])), atol=1e-5)
   np.testing.assert_array_equal(child.policy_logits, np.zeros([2, 3]))  # beta = pi.
+
+
+def test_the_search_sizes_the_adapter_by_the_wrapped_network():
+  network = _continuous_network()
+  adapter = sampled.SampledNetwork(network, sampled.SquashedGaussianProposal(2), num_samples=3)
+  assert ([id(variable) for variable in adapter.trainable_variables] ==
+          [id(variable) for variable in network.trainable_variables])
+  big_enough = sum(variable.shape.num_elements() for variable in network.trainable_variables)
+  with mock.patch.object(search.config, 'GRAPH_ROOT_MIN_PARAMETERS', big_enough):
+    assert search.config.root_in_graph('auto', adapter)
+  with mock.patch.object(search.config, 'GRAPH_ROOT_MIN_PARAMETERS', big_enough + 1):
+    assert not search.config.root_in_graph('auto', adapter)
 
 
 def test_continuous_search_stays_in_bounds_and_is_deterministic():

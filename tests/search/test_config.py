@@ -3,6 +3,7 @@
 import re
 
 import pytest
+import tensorflow as tf
 
 from search import config as config_lib
 from search import qtransforms
@@ -45,6 +46,7 @@ def test_every_unvisited_q_name_maps_to_a_q_transform():
     ('max_num_considered_actions', 2.0, 'an int >= 1'),
     ('gumbel_c_visit', -1.0, r'a number in \[0.0, inf\)'),
     ('gumbel_c_scale', 0.0, r'a number in \(0.0, inf\)'),
+    ('root_inference', 'eager', r"one of \('auto', 'xla', 'graph'\)"),
 ])
 def test_bad_values_are_named_with_their_allowed_range(field, value, allowed):
   prefix = re.escape(f'SearchConfig.{field}={value!r} is not allowed; allowed: ')
@@ -56,3 +58,29 @@ def test_value_bounds_become_a_hashable_tuple():
   config = config_lib.SearchConfig(value_bounds=[-1, 1])
   assert config.value_bounds == (-1.0, 1.0)
   assert hash(config) == hash(config_lib.SearchConfig(value_bounds=(-1.0, 1.0)))
+
+
+class _Network(tf.Module):
+  """A network with `parameters` trainable parameters in two variables, and one frozen."""
+
+  def __init__(self, parameters: int):
+    super().__init__()
+    self.weights = [tf.Variable(tf.zeros([parameters - 1])), tf.Variable(tf.zeros([1]))]
+    self.frozen = tf.Variable(tf.zeros([config_lib.GRAPH_ROOT_MIN_PARAMETERS]), trainable=False)
+
+
+@pytest.mark.parametrize('parameters, in_graph', [
+    (config_lib.GRAPH_ROOT_MIN_PARAMETERS - 1, False),
+    (config_lib.GRAPH_ROOT_MIN_PARAMETERS, True)])
+def test_auto_root_inference_runs_big_networks_in_graph_mode(parameters, in_graph):
+  assert config_lib.root_in_graph('auto', _Network(parameters)) is in_graph
+
+
+def test_a_network_without_variables_counts_as_small():
+  assert not config_lib.root_in_graph('auto', object())
+
+
+@pytest.mark.parametrize('root_inference, in_graph', [('xla', False), ('graph', True)])
+def test_an_explicit_root_inference_ignores_the_network_size(root_inference, in_graph):
+  for parameters in (1, config_lib.GRAPH_ROOT_MIN_PARAMETERS):
+    assert config_lib.root_in_graph(root_inference, _Network(parameters)) is in_graph

@@ -158,6 +158,52 @@ def test_dict_observations_search_like_the_array_they_stand_for():
   assert network.num_traces == 2  # Once per SearchFn: new dicts of the same shapes reuse the trace.
 
 
+@pytest.mark.parametrize('search_policy', config_lib.SEARCH_POLICIES)
+def test_graph_root_inference_searches_like_the_compiled_one(search_policy):
+  network = tiny_networks.RandomNetwork(5, 4, seed=8)
+  searches = [policies.SearchFn(network, _config(num_simulations=12, add_noise=True,
+                                                 temperature=1.0, search_policy=search_policy,
+                                                 root_inference=root_inference))
+              for root_inference in ('xla', 'graph')]
+  legal_actions = np.array([[True, True, False, True], [True, True, True, True]])
+  for call in range(2):
+    compiled, in_graph = (search(_observations(2, seed=call), legal_actions, seed=call)
+                          for search in searches)
+    for field in policies.SearchOutput._fields:
+      # XLA may round the root's layers differently from TensorFlow's kernels.
+      np.testing.assert_allclose(getattr(in_graph, field), getattr(compiled, field), rtol=1e-5,
+                                 atol=1e-6, err_msg=field)
+  assert network.num_traces == 2  # Once per SearchFn.
+
+
+class _NumpyRootNetwork:
+  """A RandomNetwork whose initial inference passes its input through numpy, which XLA cannot
+  compile (tf.numpy_function has no XLA kernel)."""
+
+  def __init__(self, network: tiny_networks.RandomNetwork):
+    self.num_actions = network.num_actions
+    self._network = network
+
+  def initial_inference(self, observation):
+    copied = tf.numpy_function(np.copy, [observation], tf.float32)
+    copied.set_shape(observation.shape)
+    return self._network.initial_inference(copied)
+
+  def recurrent_inference(self, latent, action):
+    return self._network.recurrent_inference(latent, action)
+
+
+def test_graph_root_inference_runs_outside_xla():
+  network = _NumpyRootNetwork(tiny_networks.RandomNetwork(5, 3, seed=9))
+  observations = _observations(2)
+  output = policies.SearchFn(network, _config(num_simulations=4, root_inference='graph'))(
+      observations, None, seed=0)
+  assert (output.visit_counts.numpy().sum(axis=1) == 4).all()
+  with pytest.raises(tf.errors.OpError, match='PyFunc|NumpyFunction|XLA'):
+    policies.SearchFn(network, _config(num_simulations=4, root_inference='xla'))(
+        observations, None, seed=0)
+
+
 def test_same_seed_same_search_with_noise_and_sampling():
   network = tiny_networks.RandomNetwork(5, 3, seed=6)
   config = _config(num_simulations=16, add_noise=True, dirichlet_alpha=0.3, temperature=1.0)
