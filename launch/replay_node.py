@@ -160,8 +160,9 @@ def start_replay_server(tables_fn: Callable[[], List[reverb.Table]], port: Optio
     return {'path': candidate, 'ignored_partial': partial, 'damaged': damaged,
             'warning': warning}
 
+  num_tables = len(tables_fn())
   for candidate in _restore_candidates(run_dir):
-    problem = _missing_tables(candidate, len(tables_fn()))
+    problem = _missing_tables(candidate, num_tables)
     if problem is None:
       try:
         return server_restoring(candidate), restored(candidate)
@@ -180,10 +181,11 @@ class ReplayNode(lp.ReverbNode):
   At start it restores the newest checkpoint that loads (`start_replay_server`) and records the
   restored table size (`replay_restored.json`); at stop it checkpoints, keeps the checkpoint
   (`keep_replay_checkpoint`) and records the checkpointed size (`replay_checkpoint.json`), so a
-  resumed run can show it lost nothing. Then, before shutting the server down, it samples for up to `drain_s` seconds:
-  once the learner has stopped sampling, actors wait on the `SampleToInsertRatio` limiter inside
-  their inserts, and Reverb's shutdown waits for those inserts (reanalyzers likewise on the
-  reanalyze table's); the samples let them finish and see the stop.
+  resumed run can show it lost nothing. Then, before shutting the server down, it samples for
+  up to `drain_s` seconds: once the learner has stopped sampling, actors wait on the
+  `SampleToInsertRatio` limiter inside their inserts, and Reverb's shutdown waits for those
+  inserts (reanalyzers likewise on the reanalyze table's); the samples let them finish and see
+  the stop.
   """
 
   def __init__(self, tables_fn, run_dir: str, table: str, drain_s: float = 3.0):
