@@ -9,7 +9,7 @@ and losses per seat. Evaluation time counts in the wall clock.
 
     # Tic-tac-toe: time until the agent never loses to perfect play over 100 games.
     python -m bench.learn_board_game --game=tic_tac_toe --opponent=minimax --eval_games=100 \
-        --stop_when_unbeaten --time_budget_s=1200
+        --stop_when_unbeaten --time_budget_s=1200 [--config_overrides=search_policy=gumbel]
     # Connect four: score against OpenSpiel's MCTS (1000 rollouts per move) after 60 minutes.
     python -m bench.learn_board_game --game=connect_four --opponent=mcts --eval_games=20 \
         --time_budget_s=3600 --eval_every_s=3600
@@ -43,7 +43,8 @@ def learn(args, output_dir: str):
   overrides = {'num_simulations': args.num_simulations,
                'num_exploration_moves': args.num_exploration_moves}
   config = config_lib.with_overrides(
-      config, **{name: value for name, value in overrides.items() if value is not None})
+      config, args.config_overrides,
+      **{name: value for name, value in overrides.items() if value is not None})
   agent, loop, evaluator = harness.make_self_play(
       f'openspiel:{args.game}', config, args.num_envs or config.envs_per_actor, args.eval_games,
       args.seed, output_dir, checkpoint=True)
@@ -84,6 +85,9 @@ def define_flags() -> None:
                        "before argmax (default: the preset's, the paper's 30).", lower_bound=1)
   flags.DEFINE_integer('seed', 0, 'Seeds the environments, the network, the search and the '
                        'opponent.')
+  flags.DEFINE_string('config_overrides', '', "Fields of the board_game() preset to change, e.g. "
+                      "'search_policy=gumbel,num_simulations=8' (agents.muzero.config.with_overrides; "
+                      '--num_simulations and --num_exploration_moves win over it).')
   harness.define_json_flag(summary=True)
   flags.DEFINE_string('output_dir', None, 'Default: runs/learn_board_game/<game>-<seed>-<time>.')
 
