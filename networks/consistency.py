@@ -18,6 +18,8 @@ Two ways of comparing them (`agents.muzero.config.MuZeroConfig.consistency_space
     Latents are min-max scaled to [0, 1] per sample, so neither side can shrink to a constant.
 """
 
+from typing import Optional
+
 import sonnet as snt
 import tensorflow as tf
 
@@ -54,6 +56,16 @@ def negative_cosine_similarity(prediction: tf.Tensor, target: tf.Tensor) -> tf.T
   prediction = tf.math.l2_normalize(prediction, axis=-1)
   target = tf.math.l2_normalize(tf.stop_gradient(target), axis=-1)
   return -tf.reduce_sum(prediction * target, axis=-1)
+
+
+def per_sample_loss(predicted: tf.Tensor, target: tf.Tensor,
+                    heads: Optional[ConsistencyHeads] = None) -> tf.Tensor:
+  """[B, *latent_shape] latents the dynamics predicted, [B, *latent_shape] the
+  representation's of the same observations -> [B] consistency loss: EfficientZero's
+  negative cosine through `heads`, or the squared distance of the latents when None."""
+  if heads is None:
+    return squared_distance(predicted, target)
+  return negative_cosine_similarity(heads.predict(predicted), heads.project(target))
 
 
 def squared_distance(prediction: tf.Tensor, target: tf.Tensor) -> tf.Tensor:

@@ -210,12 +210,8 @@ class MuZeroLearner(core.Learner):
     later = tree.map_structure(lambda x: _merge_batch_and_rows(x[:, 1:]), data['observation'])
     target = self._network.initial_inference(later).latent
     predicted = _merge_batch_and_rows(tf.stack(unrolled.latents[1:], axis=1))
-    if self._consistency_heads is None:  # 'latent'
-      per_step = consistency.squared_distance(predicted, target)
-    else:
-      per_step = consistency.negative_cosine_similarity(
-          self._consistency_heads.predict(predicted), self._consistency_heads.project(target))
-    per_step = tf.reshape(per_step, [-1, unroll_steps])
+    per_step = tf.reshape(consistency.per_sample_loss(predicted, target, self._consistency_heads),
+                          [-1, unroll_steps])
     return per_step * mask[:, 1:]
 
   @tf.function
