@@ -1,12 +1,24 @@
-"""EfficientZero's self-supervised consistency heads and loss (Ye et al. 2021, section 4.1).
+"""Self-supervised consistency losses: the latent the dynamics predicts k steps ahead should be
+the latent the representation gives the observation at t + k.
 
-The latent the dynamics predicts k steps ahead should be the latent the representation gives the
-observation at t + k. As in SimSiam (Chen and He 2021), both latents go through a projection,
-the predicted branch also through a prediction head, and the loss is the negative cosine
-similarity against the projected target with its gradient stopped, so that the representation is
-not pulled towards the dynamics' errors (and nothing collapses to a constant). Only the learner
-holds these heads: actors and search never need them.
+Two ways of comparing them (`agents.muzero.config.MuZeroConfig.consistency_space`):
+  - 'projection', EfficientZero's (Ye et al. 2021, section 4.1): as in SimSiam (Chen and He
+    2021), both latents go through a projection, the predicted branch also through a prediction
+    head, and the loss is the negative cosine similarity against the projected target with its
+    gradient stopped, so that the representation is not pulled towards the dynamics' errors (and
+    nothing collapses to a constant). Only the learner holds these heads: actors and search never
+    need them.
+  - 'latent' (`squared_distance`): the squared Euclidean distance between the two latents, the
+    target's gradient stopped, as TD-MPC's latent consistency (Hansen et al. 2022). Why: where one
+    action moves the next observation a little (Pendulum-v1: a torque changes the angular
+    velocity by at most 0.3 of its range of 16 per step), the learned projections are free to
+    ignore the difference (the loss sat at -0.96 to -0.98 while the model ignored the torque),
+    so the dynamics never learns the action's effect (measured, BENCHMARKS.md "Pendulum: why the
+    model ignored the torque"). The distance between the latents themselves has no such escape.
+    Latents are min-max scaled to [0, 1] per sample, so neither side can shrink to a constant.
 """
+
+from typing import Optional
 
 import sonnet as snt
 import tensorflow as tf
@@ -44,3 +56,19 @@ def negative_cosine_similarity(prediction: tf.Tensor, target: tf.Tensor) -> tf.T
   prediction = tf.math.l2_normalize(prediction, axis=-1)
   target = tf.math.l2_normalize(tf.stop_gradient(target), axis=-1)
   return -tf.reduce_sum(prediction * target, axis=-1)
+
+
+def per_sample_loss(predicted: tf.Tensor, target: tf.Tensor,
+                    heads: Optional[ConsistencyHeads] = None) -> tf.Tensor:
+  """[B, *latent_shape] latents the dynamics predicted, [B, *latent_shape] the
+  representation's of the same observations -> [B] consistency loss: EfficientZero's
+  negative cosine through `heads`, or the squared distance of the latents when None."""
+  if heads is None:
+    return squared_distance(predicted, target)
+  return negative_cosine_similarity(heads.predict(predicted), heads.project(target))
+
+
+def squared_distance(prediction: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+  """[B, ...] x [B, ...] -> [B] sum over the entries of (prediction - stop_gradient(target))^2."""
+  difference = snt.Flatten()(prediction) - tf.stop_gradient(snt.Flatten()(target))
+  return tf.reduce_sum(tf.square(difference), axis=-1)

@@ -157,7 +157,7 @@ class MuZeroLearner(core.Learner):
       self._optimizer = make_optimizer(config, self._learning_rate)
       self._consistency_heads = None
       self._variables = list(network.trainable_variables)
-      if config.consistency_loss_weight > 0:
+      if config.consistency_loss_weight > 0 and config.consistency_space == 'projection':
         self._consistency_heads = consistency.ConsistencyHeads(config.consistency_projection_size)
         self._consistency_heads.predict(tf.zeros((1,) + tuple(network.latent_shape)))
         self._variables += list(self._consistency_heads.trainable_variables)
@@ -204,13 +204,13 @@ class MuZeroLearner(core.Learner):
     return tf.reshape(values, [-1, rows])
 
   def _consistency(self, data, unrolled: losses.Unroll, mask: tf.Tensor) -> tf.Tensor:
-    """[B, K] EfficientZero's per-step consistency loss, masked to real observations."""
+    """[B, K] per-step consistency loss (`config.consistency_space`), masked to real
+    observations."""
     unroll_steps = self._config.unroll_steps
     later = tree.map_structure(lambda x: _merge_batch_and_rows(x[:, 1:]), data['observation'])
-    target = self._consistency_heads.project(self._network.initial_inference(later).latent)
-    predicted = self._consistency_heads.predict(
-        _merge_batch_and_rows(tf.stack(unrolled.latents[1:], axis=1)))
-    per_step = tf.reshape(consistency.negative_cosine_similarity(predicted, target),
+    target = self._network.initial_inference(later).latent
+    predicted = _merge_batch_and_rows(tf.stack(unrolled.latents[1:], axis=1))
+    per_step = tf.reshape(consistency.per_sample_loss(predicted, target, self._consistency_heads),
                           [-1, unroll_steps])
     return per_step * mask[:, 1:]
 
@@ -237,7 +237,7 @@ class MuZeroLearner(core.Learner):
     with tf.GradientTape() as tape:
       unrolled = losses.unroll(self._network, first_observation, actions)
       consistency_loss = (self._consistency(data, unrolled, item_targets.observation_mask)
-                          if self._consistency_heads is not None else None)
+                          if config.consistency_loss_weight > 0 else None)
       loss = losses.muzero_loss(
           unrolled.value_logits, unrolled.reward_logits,
           losses.policy_log_probs(unrolled.policy_logits, item_targets.sampled_actions),

@@ -52,6 +52,7 @@ def test_presets_validate():
     ('discount', 1.5, r'a number in \(0.0, 1.0\]'),
     ('importance_sampling_exponent', 2.0, r'a number in \[0.0, 1.0\]'),
     ('optimizer', 'rmsprop', "one of \\('sgd', 'adam'\\)"),
+    ('consistency_space', 'cosine', "one of \\('projection', 'latent'\\)"),
     ('min_replay_size', 10**7, 'at most max_replay_size'),
     ('temperature_schedule', ((5, 1.0),), 'the first at step 0'),
     ('search', 1, 'a search.SearchConfig'),

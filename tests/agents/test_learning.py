@@ -116,6 +116,27 @@ def test_target_network_bootstraps_from_stored_observations(make_replay):
     np.testing.assert_array_equal(got.numpy(), want)
 
 
+@pytest.mark.parametrize('space', config_lib.CONSISTENCY_SPACES)
+def test_consistency_loss_compares_latents_in_the_configured_space(make_replay, space):
+  config = helpers.tiny_config(batch_size=4, consistency_loss_weight=1.0, consistency_space=space,
+                               consistency_projection_size=6)
+  replay = filled_replay(make_replay, config, num_episodes=1)
+  network = replay.builder.make_network()
+  sample = next(replay.builder.make_dataset_iterator(replay.address))
+  learner = make_learner(replay, network, dataset=iter([sample]))
+  trained = learner._variables  # pylint: disable=protected-access
+  metrics = learner.step()
+  # 'latent' trains no heads; its loss is the mean over the unroll of the squared distance
+  # between the dynamics' latents and the representation's, >= 0. 'projection' (a negative
+  # cosine) trains SimSiam heads besides the network.
+  if space == 'latent':
+    assert [id(v) for v in trained] == [id(v) for v in network.trainable_variables]
+    assert metrics['consistency_loss'] > 0
+  else:
+    assert len(trained) > len(network.trainable_variables)
+    assert -1.0 <= metrics['consistency_loss'] <= 1.0
+
+
 def test_get_variables_honours_names(make_replay):
   replay = filled_replay(make_replay, helpers.tiny_config(), num_episodes=1)
   network = replay.builder.make_network()

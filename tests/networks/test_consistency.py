@@ -1,4 +1,5 @@
-"""EfficientZero's consistency loss: its value at agreement and where its gradient goes."""
+"""The consistency losses (EfficientZero's projected cosine, the latent squared distance): their
+values and where their gradients go."""
 
 import numpy as np
 import tensorflow as tf
@@ -33,3 +34,16 @@ def test_heads_map_spatial_latents_to_embeddings():
   latent = tf.zeros([3, 2, 2, 4])
   assert heads.project(latent).shape == (3, 16)
   assert heads.predict(latent).shape == (3, 16)
+
+
+def test_squared_distance_sums_over_every_entry_and_stops_the_target_gradient():
+  prediction = tf.Variable([[[1.0, 0.0], [0.5, 2.0]], [[0.0, 0.0], [0.0, 0.0]]])
+  target = tf.Variable([[[0.0, 0.0], [0.5, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])
+  with tf.GradientTape() as tape:
+    distances = consistency.squared_distance(prediction, target)
+    loss = tf.reduce_sum(distances)
+  # 1^2 + 0 + 0 + 2^2 for the first sample; agreement gives 0, the minimum.
+  np.testing.assert_allclose(distances.numpy(), [5.0, 0.0])
+  grad_prediction, grad_target = tape.gradient(loss, [prediction, target])
+  assert grad_target is None
+  np.testing.assert_allclose(grad_prediction.numpy(), 2.0 * (prediction - target).numpy())
