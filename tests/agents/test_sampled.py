@@ -154,7 +154,6 @@ def test_continuous_search_stays_in_bounds_and_is_deterministic():
   assert np.abs(other_keys.numpy() - first.numpy()).max(axis=-1).min() > 0
 
 
-@pytest.mark.parametrize('keys', [np.array([-1]), np.array([2 ** 24]), np.array([0.5])])
 class _CostToTargetNetwork(tf.Module):
   """A model of one continuous action where only the root's action matters: it costs
   cost * (a - target)^2 on top of (1 - discount) * value, every later step pays
@@ -207,6 +206,7 @@ def test_the_sampled_search_visits_the_best_sample_most_under_a_consistent_model
   np.testing.assert_array_equal(output.selected_action.numpy()[clear], best[clear])
 
 
+@pytest.mark.parametrize('keys', [np.array([-1]), np.array([2 ** 24]), np.array([0.5])])
 def test_keys_out_of_range_are_refused(keys):
   sampled_search = sampled.SampledSearch(_continuous_network(), sampled.SquashedGaussianProposal(2),
                                          2, _search_config())
