@@ -355,19 +355,10 @@ def cartpole() -> MuZeroConfig:
 
 def continuous_control() -> MuZeroConfig:
   """Sampled MuZero for small continuous-control tasks (Pendulum-v1, MountainCarContinuous-v0,
-  InvertedPendulum-v5) on a CPU: `cartpole()`'s network, learner and replay, with:
+  InvertedPendulum-v5) on a CPU: `cartpole()`'s network, learner, replay and consistency loss on
+  the latents themselves (`consistency_space='latent'`, their squared distance, rather than
+  EfficientZero's SimSiam projections), with:
 
-  - the consistency loss on the latents themselves (`consistency_space='latent'`, their squared
-    distance) instead of EfficientZero's SimSiam projections. Why (BENCHMARKS.md, "Pendulum: why
-    the model ignored the torque"): with the projections, the learned dynamics ignored the
-    action. Across 8 torques at a state the model's Q (reward + discounted value after the
-    dynamics) spread by 1.5-3 where the real dynamics with the same value head spread by 8-15,
-    with a correlation of -0.15 to 0.3 after 1-7k learner steps, so the search ranked the torques
-    by noise and Pendulum's greedy return was still about -900 after 5 minutes. With the latent
-    distance the model's spread matched the real one (11 against 11, correlation 0.86) after
-    1,900 learner steps; `bench.learn_control` on one core then solved Pendulum-v1 (-147) at
-    its first evaluation, 60 s and 7,328 environment steps, and InvertedPendulum-v5 (974) in
-    188 s and 24,800 (the old preset: -946 after 300 s; 88 after 600 s);
   - K = 8 actions sampled per node (`num_sampled_actions`) and 25 simulations, so that the
     search can try every root sample and look further along the best ones;
   - unvisited slots valued at their parent's value (`unvisited_q='parent'`): below the root the
@@ -382,9 +373,20 @@ def continuous_control() -> MuZeroConfig:
     (-10..10) covers h(16) = 3.1. The value head resolves Pendulum's torques at this scale: with
     the real dynamics its values of the next states spread by 8-15 across 8 torques (and a
     601-bin support did not make the model learn the torque's effect either).
+
+  The latent consistency was found on Pendulum (BENCHMARKS.md, "Pendulum: why the model ignored
+  the torque"): with the projections, the learned dynamics ignored the action. Across 8 torques at
+  a state the model's Q (reward + discounted value after the dynamics) spread by 1.5-3 where the
+  real dynamics with the same value head spread by 8-15, with a correlation of -0.15 to 0.3 after
+  1-7k learner steps, so the search ranked the torques by noise and Pendulum's greedy return was
+  still about -900 after 5 minutes. With the latent distance the model's spread matched the real
+  one (11 against 11, correlation 0.86) after 1,900 learner steps; `bench.learn_control` on one
+  core then solved Pendulum-v1 (-147) at its first evaluation, 60 s and 7,328 environment steps,
+  and InvertedPendulum-v5 (974) in 188 s and 24,800 (the old preset: -946 after 300 s; 88 after
+  600 s).
   """
   return dataclasses.replace(
-      cartpole(), discount=0.99, td_steps=10, consistency_space='latent',
+      cartpole(), discount=0.99, td_steps=10,
       search=dataclasses.replace(cartpole().search, num_simulations=25, unvisited_q='parent'),
       num_sampled_actions=8, root_proposal_std_scale=2.0,
       network=dataclasses.replace(cartpole().network, value_support_size=81,
