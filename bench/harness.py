@@ -83,8 +83,15 @@ def define_learning_flags(preset: str, overrides_example: str, time_budget_s: fl
   flags.DEFINE_float('hold_s', hold_s, 'Seconds of training after the first solve, to see '
                      'whether it holds.')
   flags.DEFINE_string('output_dir', None, f'Default: {output_dir}.')
+  define_config_overrides_flag(preset, overrides_example)
+
+
+def define_config_overrides_flag(preset: str, overrides_example: str, note: str = '') -> None:
+  """--config_overrides: fields of the `preset` preset function (e.g. 'cartpole') to change,
+  with `overrides_example`; `note` ends the help text."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
   flags.DEFINE_string('config_overrides', '', f'Fields of the {preset}() preset to change, e.g. '
-                      f"'{overrides_example}' (agents.muzero.config.with_overrides).")
+                      f"'{overrides_example}' (agents.muzero.config.with_overrides{note}).")
 
 
 def pin_to_cpu(cpu: int) -> None:

@@ -85,9 +85,9 @@ def define_flags() -> None:
                        "before argmax (default: the preset's, the paper's 30).", lower_bound=1)
   flags.DEFINE_integer('seed', 0, 'Seeds the environments, the network, the search and the '
                        'opponent.')
-  flags.DEFINE_string('config_overrides', '', "Fields of the board_game() preset to change, e.g. "
-                      "'search_policy=gumbel,num_simulations=8' (agents.muzero.config.with_overrides; "
-                      '--num_simulations and --num_exploration_moves win over it).')
+  harness.define_config_overrides_flag(
+      'board_game', 'search_policy=gumbel,num_simulations=8',
+      note='; --num_simulations and --num_exploration_moves win over it')
   harness.define_json_flag(summary=True)
   flags.DEFINE_string('output_dir', None, 'Default: runs/learn_board_game/<game>-<seed>-<time>.')
 

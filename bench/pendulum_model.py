@@ -48,8 +48,7 @@ def define_flags() -> None:
   flags.DEFINE_integer('steps', 3000, 'Learner steps.', lower_bound=1)
   flags.DEFINE_integer('report_every', 1000, 'Learner steps between two measurements.',
                        lower_bound=1)
-  flags.DEFINE_string('config_overrides', '', 'Fields of the continuous_control() preset to '
-                      "change, e.g. \"consistency_space='projection'\".")
+  harness.define_config_overrides_flag('continuous_control', 'consistency_space=projection')
   harness.define_json_flag(summary=False)
 
 
@@ -112,12 +111,10 @@ def main(args) -> None:
   network = muzero.MuZeroNetwork(specs.Array((3,), np.float32), None, config.network,
                                  action_size=1)
   network.create_variables()
-  heads = None
-  variables = list(network.trainable_variables)
-  if config.consistency_space == 'projection':
-    heads = consistency.ConsistencyHeads(config.consistency_projection_size)
-    heads.predict(tf.zeros((1,) + tuple(network.latent_shape)))
-    variables += list(heads.trainable_variables)
+  heads = consistency.make_heads(config.consistency_space, config.consistency_projection_size,
+                                 network.latent_shape)
+  variables = list(network.trainable_variables) + list(
+      heads.trainable_variables if heads is not None else [])
   optimizer = tf.keras.optimizers.Adam(config.learning_rate)
   unroll = config.unroll_steps
 

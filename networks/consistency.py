@@ -58,6 +58,17 @@ def negative_cosine_similarity(prediction: tf.Tensor, target: tf.Tensor) -> tf.T
   return -tf.reduce_sum(prediction * target, axis=-1)
 
 
+def make_heads(space: str, projection_size: int,
+               latent_shape) -> Optional[ConsistencyHeads]:
+  """The heads `per_sample_loss` takes for `space` ('projection' or 'latent'), their variables
+  made for latents of `latent_shape`; None for 'latent', which compares the latents as they are."""
+  if space == 'latent':
+    return None
+  heads = ConsistencyHeads(projection_size)
+  heads.predict(tf.zeros((1,) + tuple(latent_shape)))
+  return heads
+
+
 def per_sample_loss(predicted: tf.Tensor, target: tf.Tensor,
                     heads: Optional[ConsistencyHeads] = None) -> tf.Tensor:
   """[B, *latent_shape] latents the dynamics predicted, [B, *latent_shape] the

@@ -157,9 +157,10 @@ class MuZeroLearner(core.Learner):
       self._optimizer = make_optimizer(config, self._learning_rate)
       self._consistency_heads = None
       self._variables = list(network.trainable_variables)
-      if config.consistency_loss_weight > 0 and config.consistency_space == 'projection':
-        self._consistency_heads = consistency.ConsistencyHeads(config.consistency_projection_size)
-        self._consistency_heads.predict(tf.zeros((1,) + tuple(network.latent_shape)))
+      if config.consistency_loss_weight > 0:
+        self._consistency_heads = consistency.make_heads(
+            config.consistency_space, config.consistency_projection_size, network.latent_shape)
+      if self._consistency_heads is not None:
         self._variables += list(self._consistency_heads.trainable_variables)
       # Sonnet optimizers make their slots on the first update; making them now lets
       # `restore_checkpoint` fill them at once (the step counter and weights are already there).
