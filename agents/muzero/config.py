@@ -91,6 +91,9 @@ class MuZeroConfig:
     max_gradient_norm: clip the global gradient norm to this value; None does not clip (paper:
       no clipping).
     value_loss_weight: weight of the value loss (paper: 1; 0.25 with MuZero Reanalyze).
+    learner_xla: compile the learner step's targets, unroll, loss, gradients and priorities
+      with XLA (`tf.function(jit_compile=True)`); the optimizer's update stays in the graph.
+      Same results up to float rounding; faster steps for a longer first step (the compile).
     priority_exponent: alpha of prioritized replay, P(i) = p_i^alpha / sum_k p_k^alpha (paper,
       Atari: 1; board games sample uniformly: 0).
     importance_sampling_exponent: beta of the importance weights (1 / (N P(i)))^beta, which are
@@ -171,6 +174,7 @@ class MuZeroConfig:
   weight_decay: float = 1e-4
   max_gradient_norm: Optional[float] = None
   value_loss_weight: float = 1.0
+  learner_xla: bool = False
   # Replay.
   priority_exponent: float = 1.0
   importance_sampling_exponent: float = 1.0
@@ -267,6 +271,7 @@ class MuZeroConfig:
            'least one item to each of the replay and the reanalysed items')
     if self.target_update_period is not None:
       validation.check_int(owner, 'target_update_period', self.target_update_period, 1)
+    validation.check_bool(owner, 'learner_xla', self.learner_xla)
     validation.check_choice(owner, 'initial_priority', self.initial_priority, INITIAL_PRIORITIES)
     validation.check_choice(owner, 'optimizer', self.optimizer, OPTIMIZERS)
     validation.check_choice(owner, 'consistency_space', self.consistency_space,

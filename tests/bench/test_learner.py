@@ -13,7 +13,7 @@ def _small_config():
 
 
 def test_a_replay_in_its_own_process_is_measured_apart():
-  result = learner_bench.measure_learner(_small_config(), 'gym:CartPole-v1', steps=2,
+  [result] = learner_bench.measure_learner(_small_config(), 'gym:CartPole-v1', steps=2,
                                          warmup_steps=1, replay='own_process')
   assert result['replay'] == 'own_process' and result['learner_steps_per_second'] > 0
   assert result['learner_process_cpu_ms_per_step'] > 0
@@ -23,7 +23,7 @@ def test_a_replay_in_its_own_process_is_measured_apart():
 
 
 def test_a_replay_in_the_learners_process_has_no_process_of_its_own():
-  result = learner_bench.measure_learner(_small_config(), 'gym:CartPole-v1', steps=2,
+  [result] = learner_bench.measure_learner(_small_config(), 'gym:CartPole-v1', steps=2,
                                          warmup_steps=1)
   assert result['replay'] == 'learner_process' and result['replay_process_cpu_ms_per_step'] is None
   assert result['learner_process_cpu_ms_per_step'] > 0
