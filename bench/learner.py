@@ -135,14 +135,14 @@ def measure_learner(config, environment_id: str, steps: int, warmup_steps: int =
   for block in range(rounds):
     block_steps = steps // rounds + (block < steps % rounds)
     for result in results:
-      start = time.time()
-      learner_cpu, replay_cpu = (_process_cpu_s(os.getpid()),
-                                 replay_pid and _process_cpu_s(replay_pid))
+      start, learner_cpu = time.time(), _process_cpu_s(os.getpid())
+      replay_cpu = _process_cpu_s(replay_pid) if replay_pid else 0.0
       for _ in range(block_steps):
         result['learner'].step()
       result['elapsed'] += time.time() - start
       result['learner_cpu'] += _process_cpu_s(os.getpid()) - learner_cpu
-      result['replay_cpu'] += replay_pid and _process_cpu_s(replay_pid) - replay_cpu
+      if replay_pid:
+        result['replay_cpu'] += _process_cpu_s(replay_pid) - replay_cpu
   if replay_pid is None:
     server.stop()
   else:

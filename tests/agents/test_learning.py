@@ -221,8 +221,11 @@ def test_checkpoint_restores_network_optimizer_and_step(make_replay, tmp_path):
                                        else '/CPU:0')
 
 
-def test_non_finite_loss_is_refused_before_the_update(make_replay, tmp_path):
-  replay = filled_replay(make_replay, helpers.tiny_config(batch_size=4), num_episodes=1)
+@pytest.mark.parametrize('learner_xla', [False, True])
+def test_non_finite_loss_is_refused_before_the_update(make_replay, tmp_path, learner_xla):
+  # With XLA too: its check runs in the compiled part, which must not assume finite numbers.
+  replay = filled_replay(make_replay, helpers.tiny_config(batch_size=4, learner_xla=learner_xla),
+                         num_episodes=1)
   good = next(replay.builder.make_dataset_iterator(replay.address))
   reward = good.data['reward'].numpy().copy()
   reward[0, 0] = np.nan  # Row 0 is a decision row: its reward reaches value and reward losses.
