@@ -91,9 +91,13 @@ class MuZeroConfig:
     max_gradient_norm: clip the global gradient norm to this value; None does not clip (paper:
       no clipping).
     value_loss_weight: weight of the value loss (paper: 1; 0.25 with MuZero Reanalyze).
-    learner_xla: compile the learner step's targets, unroll, loss, gradients and priorities
-      with XLA (`tf.function(jit_compile=True)`); the optimizer's update stays in the graph.
-      Same results up to float rounding; faster steps for a longer first step (the compile).
+    learner_xla: compile the learner step's targets, unroll, loss, gradients, priorities and
+      finiteness check with XLA (`tf.function(jit_compile=True)`); the random actions past an
+      episode's end and the optimizer's update stay in the graph. Same results up to float
+      rounding. Off in every preset: on one core it took 15-19% off a CartPole or Pendulum
+      step but its first step took 36-45 s longer (XLA's compile); tic-tac-toe's, 23% off,
+      took 7 minutes longer (BENCHMARKS.md, "XLA for the learner step"). For accelerators or
+      runs long enough to repay the compile.
     priority_exponent: alpha of prioritized replay, P(i) = p_i^alpha / sum_k p_k^alpha (paper,
       Atari: 1; board games sample uniformly: 0).
     importance_sampling_exponent: beta of the importance weights (1 / (N P(i)))^beta, which are
