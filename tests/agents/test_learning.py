@@ -6,6 +6,7 @@ import acme
 import numpy as np
 import pytest
 import tensorflow as tf
+import tree
 from acme.utils import counting
 from acme.utils import loggers
 
@@ -151,10 +152,14 @@ def test_xla_step_gives_the_graph_step_losses_priorities_and_weights(make_replay
       # rounding difference flips for gradients near 0.
       optimizer='sgd', learning_rate=0.05)
   replay = filled_replay(make_replay, config, environment=environment(episode_length=4))
-  sample = next(replay.builder.make_dataset_iterator(replay.address))
+  # All 12 items once, rather than a sampled batch, which may miss the 3 that unroll past an
+  # episode's end.
+  by_key = {int(sample.info.key): sample for sample in replay.sample_every_item(12)}
+  sample = tree.map_structure(lambda *items: tf.constant(np.stack(items)),
+                              *(by_key[key] for key in sorted(by_key)))
   graph, xla = (learning.MuZeroLearner(
       replay.builder.make_network(), iter([sample] * 2),
-      dataclasses.replace(config, learner_xla=learner_xla), replay.client,
+      dataclasses.replace(config, learner_xla=learner_xla), replay_client=None,
       logger=loggers.NoOpLogger(), target_network=replay.builder.make_network(),
       two_player=False) for learner_xla in (False, True))
   helpers.set_value_bias(graph.network, 2.0)  # Values far from the targets: large gradients.
