@@ -171,34 +171,50 @@ def report(as_json: bool, result: Dict[str, Any], describe: Callable[[], str]) -
 
 
 def play_random_episode(environment, rng, adder=None,
-                        on_decision: Optional[Callable[[Any], None]] = None) -> int:
+                        on_decision: Optional[Callable[[Any], None]] = None,
+                        num_sampled_actions: Optional[int] = None) -> int:
   """Plays one episode of uniformly random legal actions; returns its number of actions.
 
   With an adder, the episode goes to the replay as an actor writes it, with a uniform search
   policy over the legal actions and a zero root value. `on_decision(timestep)` sees every
   timestep an action is chosen at. Legal actions are an observation's legal-action mask
-  (`environments.specs.legal_actions`: board games), else every action.
+  (`environments.specs.legal_actions`: board games), else every action. Continuous actions
+  (a bounded spec) need `num_sampled_actions`, S: each step draws S canonical actions uniformly
+  in [-1, 1]^D, the search policy is uniform over them and one of them is played, as Sampled
+  MuZero's actor writes its items.
   """
   import numpy as np  # pylint: disable=g-import-not-at-top
+  from agents.muzero import canonical  # pylint: disable=g-import-not-at-top
   from environments import specs as environment_specs  # pylint: disable=g-import-not-at-top
-  num_actions = environment.action_spec().num_values
+  action_spec = environment.action_spec()
+  continuous = canonical.is_continuous(action_spec)
+  if continuous and num_sampled_actions is None:
+    raise ValueError(f'play_random_episode: continuous actions ({action_spec}) need '
+                     'num_sampled_actions, the number of actions a search samples.')
   timestep = environment.reset()
   if adder is not None:
     adder.add_first(timestep)
   steps = 0
   while not timestep.last():
-    observation = timestep.observation
-    mask = environment_specs.legal_actions(observation)
-    legal = np.flatnonzero(mask) if mask is not None else np.arange(num_actions)
     if on_decision is not None:
       on_decision(timestep)
-    action = np.int32(rng.choice(legal))
-    timestep = environment.step(action)
+    if continuous:
+      sampled = rng.uniform(-1.0, 1.0, (num_sampled_actions,) + action_spec.shape)
+      action = sampled[rng.integers(num_sampled_actions)].astype(np.float32)
+      extras = {'search_policy': np.full(num_sampled_actions, 1.0 / num_sampled_actions),
+                'sampled_actions': sampled.astype(np.float32)}
+      timestep = environment.step(canonical.environment_actions(action, action_spec))
+    else:
+      mask = environment_specs.legal_actions(timestep.observation)
+      legal = np.flatnonzero(mask) if mask is not None else np.arange(action_spec.num_values)
+      action = np.int32(rng.choice(legal))
+      policy = np.zeros(action_spec.num_values, np.float32)
+      policy[legal] = 1.0 / len(legal)
+      extras = {'search_policy': policy}
+      timestep = environment.step(action)
     steps += 1
     if adder is not None:
-      policy = np.zeros(num_actions, np.float32)
-      policy[legal] = 1.0 / len(legal)
-      adder.add(action, timestep, {'search_policy': policy, 'root_value': np.float32(0.0)})
+      adder.add(action, timestep, dict(extras, root_value=np.float32(0.0)))
   return steps
 
 

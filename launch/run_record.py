@@ -9,7 +9,7 @@ setting.
 
 What may differ on resume (`RESUMABLE_FIELDS`): how much compute acting and sampling get
 (`envs_per_actor` and `search.num_simulations`, flags of their own, `search.root_inference`,
-`variable_update_period`, `prefetch_size`, `num_parallel_calls`), and the two remedies a learner stopped by a non-finite
+`learner_xla`, `variable_update_period`, `prefetch_size`, `num_parallel_calls`), and the two remedies a learner stopped by a non-finite
 loss names (`learning_rate`, `max_gradient_norm`; `agents.muzero.learning`), so that a diverged
 run can go on from its last good checkpoint. Everything else is refused: the replay signature
 (unroll_steps, td_steps, and which columns exist: target network, consistency loss,
@@ -37,8 +37,8 @@ from launch import status as status_lib
 RUN_FILE = 'run.json'
 # Config fields a resumed run may change (see the module docstring).
 RESUMABLE_FIELDS = ('envs_per_actor', 'search.num_simulations', 'search.root_inference',
-                    'variable_update_period', 'prefetch_size', 'num_parallel_calls',
-                    'learning_rate', 'max_gradient_norm')
+                    'learner_xla', 'variable_update_period', 'prefetch_size',
+                    'num_parallel_calls', 'learning_rate', 'max_gradient_norm')
 # The name of the environment id among the differences, as its flag.
 ENVIRONMENT = '--env'
 

@@ -91,6 +91,13 @@ class MuZeroConfig:
     max_gradient_norm: clip the global gradient norm to this value; None does not clip (paper:
       no clipping).
     value_loss_weight: weight of the value loss (paper: 1; 0.25 with MuZero Reanalyze).
+    learner_xla: compile the learner step's targets, unroll, loss, gradients, priorities and
+      finiteness check with XLA (`tf.function(jit_compile=True)`); the random actions past an
+      episode's end and the optimizer's update stay in the graph. Same results up to float
+      rounding. Off in every preset: on one core it took 15-19% off a CartPole or Pendulum
+      step but its first step took 36-45 s longer (XLA's compile); tic-tac-toe's, 23% off,
+      took 7 minutes longer (BENCHMARKS.md, "XLA for the learner step"). For accelerators or
+      runs long enough to repay the compile.
     priority_exponent: alpha of prioritized replay, P(i) = p_i^alpha / sum_k p_k^alpha (paper,
       Atari: 1; board games sample uniformly: 0).
     importance_sampling_exponent: beta of the importance weights (1 / (N P(i)))^beta, which are
@@ -171,6 +178,7 @@ class MuZeroConfig:
   weight_decay: float = 1e-4
   max_gradient_norm: Optional[float] = None
   value_loss_weight: float = 1.0
+  learner_xla: bool = False
   # Replay.
   priority_exponent: float = 1.0
   importance_sampling_exponent: float = 1.0
@@ -267,6 +275,7 @@ class MuZeroConfig:
            'least one item to each of the replay and the reanalysed items')
     if self.target_update_period is not None:
       validation.check_int(owner, 'target_update_period', self.target_update_period, 1)
+    validation.check_bool(owner, 'learner_xla', self.learner_xla)
     validation.check_choice(owner, 'initial_priority', self.initial_priority, INITIAL_PRIORITIES)
     validation.check_choice(owner, 'optimizer', self.optimizer, OPTIMIZERS)
     validation.check_choice(owner, 'consistency_space', self.consistency_space,

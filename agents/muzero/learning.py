@@ -176,6 +176,10 @@ class MuZeroLearner(core.Learner):
       # Two, so that a checkpoint that cannot be read leaves the one before it to restore.
       self._checkpoint_manager = tf.train.CheckpointManager(
           self._checkpoint, checkpoint_directory, max_to_keep=2)
+    # One code path with and without XLA: the same function, compiled on its own or traced
+    # into `_train`'s graph.
+    self._compute_step = (tf.function(self._loss_and_gradients, jit_compile=True)
+                          if config.learner_xla else self._loss_and_gradients)
     self._last_step_time = None
     self.last_priorities = None
     self.last_staleness: Dict[str, float] = {}
@@ -215,26 +219,40 @@ class MuZeroLearner(core.Learner):
                           [-1, unroll_steps])
     return per_step * mask[:, 1:]
 
-  @tf.function
-  def _train(self, data, weights: tf.Tensor):
+  def _padding_actions(self, actions: tf.Tensor) -> tf.Tensor:
+    """Uniformly random actions shaped as the batch's `actions`, for the unroll past the end
+    of an episode.
+
+    Past the end the stored actions are zero padding; random actions there train the model's
+    absorbing states under every action the search may try. Drawn outside the XLA-compiled
+    part: from the same seed, XLA's float `stateless_uniform` gives other numbers than
+    TensorFlow's kernel (TF 2.8; integers agree), so the two paths would train on different
+    actions.
+    """
+    seed = tf.stack([self._learner_steps, tf.constant(7, tf.int64)])
+    if self._network.action_size is None:
+      return tf.random.stateless_uniform(tf.shape(actions), seed=seed,
+                                         maxval=self._network.num_actions, dtype=tf.int32)
+    # Continuous: uniform in the canonical bounds [-1, 1]^D.
+    return tf.random.stateless_uniform(tf.shape(actions), seed=seed, minval=-1.0, maxval=1.0)
+
+  def _loss_and_gradients(self, data, weights: tf.Tensor, padding_actions: tf.Tensor):
+    """Everything of a step but the update and its random draws, with no variable written:
+    what XLA compiles with `config.learner_xla`.
+
+    Returns:
+      (gradients, clipped when configured; metrics but the learning rate; new priorities [B];
+      whether loss, gradient norm and priorities are all finite).
+    """
     config = self._config
     item_targets = replay.item_targets(
         data, self._bootstrap_values(data), config.unroll_steps, config.td_steps,
         config.discount, self._two_player)
     first_observation = tree.map_structure(lambda x: x[:, 0], data['observation'])
-    actions = data['action']
-    # Past the end of an episode the stored actions are zero padding; uniformly random actions
-    # there train the model's absorbing states under every action the search may try.
-    random_seed = tf.stack([self._learner_steps, tf.constant(7, tf.int64)])
     is_decision = item_targets.policy_mask[:, :config.unroll_steps] > 0
-    if self._network.action_size is None:
-      random_actions = tf.random.stateless_uniform(
-          tf.shape(actions), seed=random_seed, maxval=self._network.num_actions, dtype=tf.int32)
-    else:  # Continuous: uniform in the canonical bounds [-1, 1]^D.
-      random_actions = tf.random.stateless_uniform(tf.shape(actions), seed=random_seed,
-                                                   minval=-1.0, maxval=1.0)
+    if self._network.action_size is not None:
       is_decision = is_decision[..., None]
-    actions = tf.where(is_decision, actions, random_actions)
+    actions = tf.where(is_decision, data['action'], padding_actions)
     with tf.GradientTape() as tape:
       unrolled = losses.unroll(self._network, first_observation, actions)
       consistency_loss = (self._consistency(data, unrolled, item_targets.observation_mask)
@@ -262,6 +280,25 @@ class MuZeroLearner(core.Learner):
     # sampling and, as max_priority, to every new item.
     finite = tf.reduce_all([tf.math.is_finite(total_loss), tf.math.is_finite(gradient_norm),
                             tf.reduce_all(tf.math.is_finite(new_priorities))])
+    metrics = {
+        'total_loss': total_loss,
+        'value_loss': loss.value_loss,
+        'reward_loss': loss.reward_loss,
+        'policy_loss': loss.policy_loss,
+        'consistency_loss': loss.consistency_loss,
+        'l2_loss': l2,
+        'gradient_norm': gradient_norm,
+        'mean_priority': tf.reduce_mean(new_priorities),
+        'mean_value_target': tf.reduce_mean(item_targets.value[:, 0]),
+        'mean_importance_weight': tf.reduce_mean(weights),
+    }
+    return gradients, metrics, new_priorities, finite
+
+  @tf.function
+  def _train(self, data, weights: tf.Tensor):
+    config = self._config
+    gradients, metrics, new_priorities, finite = self._compute_step(
+        data, weights, self._padding_actions(data['action']))
 
     def apply_update():
       self._learning_rate.assign(config.learning_rate * tf.pow(
@@ -273,19 +310,7 @@ class MuZeroLearner(core.Learner):
 
     applied = tf.cond(finite, apply_update, lambda: tf.constant(False))
     staleness = tf.cast(self._learner_steps - data['weights_version'], tf.float32)
-    metrics = {
-        'total_loss': total_loss,
-        'value_loss': loss.value_loss,
-        'reward_loss': loss.reward_loss,
-        'policy_loss': loss.policy_loss,
-        'consistency_loss': loss.consistency_loss,
-        'l2_loss': l2,
-        'gradient_norm': gradient_norm,
-        'learning_rate': self._learning_rate.read_value(),
-        'mean_priority': tf.reduce_mean(new_priorities),
-        'mean_value_target': tf.reduce_mean(item_targets.value[:, 0]),
-        'mean_importance_weight': tf.reduce_mean(weights),
-    }
+    metrics = dict(metrics, learning_rate=self._learning_rate.read_value())
     return metrics, new_priorities, staleness, applied
 
   def _next_batch(self):

@@ -1,10 +1,12 @@
 """The learner: priorities written back to Reverb, variable groups, checkpoints, board games."""
 
+import dataclasses
 
 import acme
 import numpy as np
 import pytest
 import tensorflow as tf
+import tree
 from acme.utils import counting
 from acme.utils import loggers
 
@@ -17,8 +19,8 @@ from tests.agents import fakes
 from tests.agents import helpers
 
 
-def filled_replay(make_replay, config, num_episodes=3):
-  environment = fakes.CountingEnvironment(episode_length=4)
+def filled_replay(make_replay, config, num_episodes=3, environment=None):
+  environment = environment or fakes.CountingEnvironment(episode_length=4)
   replay = make_replay(environment, config)
   actor = replay.builder.make_actor(replay.builder.make_network(),
                                     [replay.builder.make_adder(replay.client)])
@@ -137,6 +139,53 @@ def test_consistency_loss_compares_latents_in_the_configured_space(make_replay, 
     assert -1.0 <= metrics['consistency_loss'] <= 1.0
 
 
+@pytest.mark.parametrize('environment', [fakes.CountingEnvironment, fakes.ContinuousChain],
+                         ids=['discrete', 'continuous'])
+def test_xla_step_gives_the_graph_step_losses_priorities_and_weights(make_replay, environment):
+  # A target network, SimSiam consistency heads and clipping all in the compiled step; episodes
+  # of 4 steps end inside most items, so the random actions past their ends count too.
+  config = helpers.tiny_config(
+      batch_size=12, num_sampled_actions=3, target_update_period=1, consistency_loss_weight=1.0,
+      consistency_space='projection', consistency_projection_size=6, max_gradient_norm=100.0,
+      # SGD moves each weight by lr x its gradient (momentum 0.9 from the second step), so the
+      # weights compare the gradients; Adam's first step is lr x sign(gradient), which a
+      # rounding difference flips for gradients near 0.
+      optimizer='sgd', learning_rate=0.05)
+  replay = filled_replay(make_replay, config, environment=environment(episode_length=4))
+  # All 12 items once, rather than a sampled batch, which may miss the 3 that unroll past an
+  # episode's end.
+  by_key = {int(sample.info.key): sample for sample in replay.sample_every_item(12)}
+  sample = tree.map_structure(lambda *items: tf.constant(np.stack(items)),
+                              *(by_key[key] for key in sorted(by_key)))
+  graph, xla = (learning.MuZeroLearner(
+      replay.builder.make_network(), iter([sample] * 2),
+      dataclasses.replace(config, learner_xla=learner_xla), replay_client=None,
+      logger=loggers.NoOpLogger(), target_network=replay.builder.make_network(),
+      two_player=False) for learner_xla in (False, True))
+  helpers.set_value_bias(graph.network, 2.0)  # Values far from the targets: large gradients.
+  for got, want in zip(xla._variables, graph._variables):  # pylint: disable=protected-access
+    got.assign(want)
+  before = [variable.numpy() for variable in graph._variables]  # pylint: disable=protected-access
+  for _ in range(2):  # The second step reads the first's weights and momentum.
+    graph_metrics, xla_metrics = graph.step(), xla.step()
+    for name in ('total_loss', 'value_loss', 'reward_loss', 'policy_loss', 'consistency_loss',
+                 'l2_loss', 'gradient_norm', 'mean_priority'):
+      np.testing.assert_allclose(xla_metrics[name], graph_metrics[name], rtol=1e-4, err_msg=name)
+    np.testing.assert_array_equal(xla.last_priorities[0], graph.last_priorities[0])
+    np.testing.assert_allclose(xla.last_priorities[1], graph.last_priorities[1], rtol=1e-4)
+  assert graph_metrics['value_loss'] > 0.1 and graph_metrics['consistency_loss'] != 0
+  moved = [after.numpy() - start for after, start in zip(graph._variables, before)]  # pylint: disable=protected-access
+  largest = max(np.abs(delta).max() for delta in moved)
+  assert largest > 1e-2
+  for variable, start, delta in zip(xla._variables, before, moved):  # pylint: disable=protected-access
+    np.testing.assert_allclose(variable.numpy() - start, delta, rtol=1e-3, atol=1e-4 * largest,
+                               err_msg=variable.name)
+  # The step really went through XLA: its compute has an HLO module.
+  arguments = sample.data, tf.ones([config.batch_size]), sample.data['action']
+  hlo = xla._compute_step.experimental_get_compiler_ir(*arguments)(stage='hlo')  # pylint: disable=protected-access
+  assert 'HloModule' in hlo
+
+
 def test_get_variables_honours_names(make_replay):
   replay = filled_replay(make_replay, helpers.tiny_config(), num_episodes=1)
   network = replay.builder.make_network()
@@ -177,8 +226,11 @@ def test_checkpoint_restores_network_optimizer_and_step(make_replay, tmp_path):
                                        else '/CPU:0')
 
 
-def test_non_finite_loss_is_refused_before_the_update(make_replay, tmp_path):
-  replay = filled_replay(make_replay, helpers.tiny_config(batch_size=4), num_episodes=1)
+@pytest.mark.parametrize('learner_xla', [False, True])
+def test_non_finite_loss_is_refused_before_the_update(make_replay, tmp_path, learner_xla):
+  # With XLA too: its check runs in the compiled part, which must not assume finite numbers.
+  replay = filled_replay(make_replay, helpers.tiny_config(batch_size=4, learner_xla=learner_xla),
+                         num_episodes=1)
   good = next(replay.builder.make_dataset_iterator(replay.address))
   reward = good.data['reward'].numpy().copy()
   reward[0, 0] = np.nan  # Row 0 is a decision row: its reward reaches value and reward losses.

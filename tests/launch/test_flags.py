@@ -212,10 +212,10 @@ def test_resume_may_change_compute_and_learning_rate_and_warns_without_a_record(
   with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), max_seconds=60.0, resume=True,
                            num_simulations=8, envs_per_actor=2,
                            config_overrides='learning_rate=1e-4,max_gradient_norm=5.0,'
-                                            'search.root_inference=graph'):
+                                            'search.root_inference=graph,learner_xla=True'):
     config, _, settings, _ = local.settings_from_flags()
   assert (config.search.num_simulations, config.envs_per_actor, settings.resume) == (8, 2, True)
-  assert config.search.root_inference == 'graph'
+  assert config.search.root_inference == 'graph' and config.learner_xla
   assert (config.learning_rate, config.max_gradient_norm) == (1e-4, 5.0)
   with open(tmp_path / 'run' / run_record.RUN_FILE) as file:
     # The record is the run's start.
