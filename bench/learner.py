@@ -121,9 +121,10 @@ def measure_learner(config, environment_id: str, steps: int, warmup_steps: int =
 
   results = []
   for xla in learner_xla:
-    learner = builder_lib.MuZeroBuilder(dataclasses.replace(config, learner_xla=xla), spec)
-    learner = learner.make_learner(learner.make_network(), learner.make_dataset(address), client,
-                                   logger=loggers.NoOpLogger())
+    setting_builder = builder_lib.MuZeroBuilder(dataclasses.replace(config, learner_xla=xla), spec)
+    learner = setting_builder.make_learner(setting_builder.make_network(),
+                                           setting_builder.make_dataset(address), client,
+                                           logger=loggers.NoOpLogger())
     start, start_cpu = time.time(), _process_cpu_s(os.getpid())
     learner.step()
     first_step_s, first_step_cpu_s = time.time() - start, _process_cpu_s(os.getpid()) - start_cpu
