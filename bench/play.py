@@ -1,14 +1,17 @@
 """Plays a trained MuZero agent against a fixed opponent at a board game; prints win/draw/loss.
 
-The agent is the greedy actor (no noise, most visited move) of `config.board_game(GAME)` with the
-network of the latest learner checkpoint in RUN_DIR/learner; without --run_dir the network is
-untrained, a baseline. Half the games the agent moves first, half second; all games advance in
+The agent is the greedy actor (no noise, most visited move) of the config RUN_DIR/run.json records
+(`config.board_game(GAME)` for a run directory without one, or without --run_dir) with the network
+of the latest learner checkpoint in RUN_DIR/learner; without --run_dir the network is untrained,
+a baseline. --num_simulations sets the agent's search budget per move (default: the config's),
+as AlphaZero's and MuZero's matches search more than their self-play can afford. Half the games the agent moves first, half second; all games advance in
 lock-step, one batched search per ply (`agents.muzero.arena.play_games`). Opponents
 (`environments.opponents`): minimax (perfect play, small games only), random (uniform),
 mcts (OpenSpiel's MCTSBot, random rollouts, uct_c = 2, --mcts_simulations per move).
 
   python -m bench.play --run_dir=RUN_DIR --game=tic_tac_toe --opponent=minimax --num_games=100
   python -m bench.play --run_dir=RUN_DIR --game=connect_four --opponent=mcts --mcts_simulations=1000
+      --num_simulations=400
 """
 
 import os
@@ -29,6 +32,7 @@ from agents.muzero import config as config_lib  # pylint: disable=g-import-not-a
 from bench import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import openspiel  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import opponents  # pylint: disable=g-import-not-at-top,wrong-import-position
+from launch import run_record  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def restore_network(network: networks.MuZeroNetwork, run_dir: str) -> Tuple[str, int]:
@@ -48,16 +52,36 @@ def restore_network(network: networks.MuZeroNetwork, run_dir: str) -> Tuple[str,
     tf.train.Checkpoint(network=network, learner_steps=learner_steps).restore(
         path).expect_partial().assert_existing_objects_matched()
   except (AssertionError, ValueError) as error:
-    raise ValueError(f'the checkpoint {path!r} does not hold a network of the board_game preset for '
-                     f'this game ({error}); was the run trained on another game or config?') from error
+    raise ValueError(f'the checkpoint {path!r} does not hold a network of the agent\'s config '
+                     f'({error}); was the run trained on another game or config?') from error
   return path, int(learner_steps.numpy())
 
 
-def make_actor(game: str, num_games: int, run_dir: Optional[str], seed: int):
-  """A greedy actor for `num_games` games and a line saying whose weights it plays with."""
+def agent_config(game: str, run_dir: Optional[str]) -> config_lib.MuZeroConfig:
+  """The config the run in `run_dir` recorded, or the game's preset when there is no record.
+
+  Raises ValueError when the record is of another environment than openspiel:`game`.
+  """
+  record = None if run_dir is None else run_record.read(run_dir)
+  if record is None:
+    return config_lib.board_game(game)
+  if record['environment'] != f'openspiel:{game}':
+    raise ValueError(f'--run_dir={run_dir!r} is a run of {record["environment"]!r}, not of '
+                     f'--game={game!r}; allowed: --game of the run (openspiel:GAME).')
+  return run_record.recorded_config(record)
+
+
+def make_actor(game: str, num_games: int, run_dir: Optional[str], seed: int,
+               num_simulations: Optional[int] = None):
+  """A greedy actor for `num_games` games and a line saying whose weights it plays with.
+
+  `num_simulations` replaces the config's search budget per move when given.
+  """
   environment = openspiel.OpenSpielEnvironment(openspiel.load_two_player_game(game))
-  builder = builder_lib.MuZeroBuilder(config_lib.board_game(game),
-                                      specs.make_environment_spec(environment))
+  config = agent_config(game, run_dir)
+  if num_simulations is not None:
+    config = config_lib.with_overrides(config, **{'search.num_simulations': num_simulations})
+  builder = builder_lib.MuZeroBuilder(config, specs.make_environment_spec(environment))
   tf.random.set_seed(seed)  # The untrained network's weights: a reproducible baseline.
   network = builder.make_network()
   if run_dir is None:
@@ -76,6 +100,8 @@ def define_flags() -> None:
   harness.define_opponent_flags()
   flags.DEFINE_integer('num_games', 100, 'Games in all, half with the agent moving first.',
                        lower_bound=1)
+  flags.DEFINE_integer('num_simulations', None, "The agent's simulations per move; default: the "
+                       "run's config.", lower_bound=1)
   flags.DEFINE_integer('seed', 0, "Seeds the opponent, the search and an untrained network's "
                        'weights.')
 
@@ -86,7 +112,8 @@ def main(args) -> None:
     game = openspiel.load_two_player_game(args.game)
     opponent = opponents.make_opponent(args.opponent, game, seed=args.seed,
                                        mcts_simulations=args.mcts_simulations)
-    actor, origin = make_actor(args.game, args.num_games, args.run_dir, args.seed)
+    actor, origin = make_actor(args.game, args.num_games, args.run_dir, args.seed,
+                               args.num_simulations)
   except ValueError as error:
     raise app.UsageError(str(error)) from error
   print(origin)

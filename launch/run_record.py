@@ -102,6 +102,23 @@ def read(run_dir: str) -> Optional[Dict[str, Any]]:
   return record
 
 
+def recorded_config(record: Dict[str, Any]) -> config_lib.MuZeroConfig:
+  """The config a run was made with, from its record (`read`): what a tool that loads the run's
+  weights (`bench.play`) must build its network and search from, overrides included.
+
+  Raises:
+    ValueError: the record names a field this code's config does not have, or a value it refuses.
+  """
+  def tuples(value):  # JSON gave back the config's tuples as lists.
+    return tuple(tuples(item) for item in value) if isinstance(value, list) else value
+  values = {name: tuples(value) for name, value in _flatten(record['config']).items()}
+  try:
+    return config_lib.with_overrides(config_lib.MuZeroConfig(), **values)
+  except (TypeError, ValueError) as error:
+    raise ValueError(f'the run record of environment {record["environment"]!r} does not give a '
+                     f'config this code can build ({error}); was it written by other code?') from error
+
+
 def _flatten(config: Dict[str, Any], prefix: str = '') -> Dict[str, Any]:
   """{'network': {'channels': 4}} -> {'network.channels': 4}, the names --config_overrides uses."""
   flat = {}

@@ -13,6 +13,7 @@ from agents.muzero import builder as builder_lib
 from agents.muzero import config as config_lib
 from bench import play
 from environments import openspiel
+from launch import run_record
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -49,13 +50,35 @@ def test_restore_network_errors_name_the_run_dir_and_the_mismatch(tmp_path):
   with pytest.raises(ValueError, match=f"--run_dir='{tmp_path}' has no learner checkpoint"):
     play.restore_network(make_network('tic_tac_toe'), str(tmp_path))
   save_learner_checkpoint(make_network('connect_four'), str(tmp_path), learner_steps=1)
-  with pytest.raises(ValueError, match='does not hold a network of the board_game preset'):
+  with pytest.raises(ValueError, match="does not hold a network of the agent's config"):
     play.restore_network(make_network('tic_tac_toe'), str(tmp_path))
+
+
+def test_agent_config_is_the_runs_recorded_config_or_the_preset(tmp_path):
+  trained_with = config_lib.with_overrides(config_lib.board_game('tic_tac_toe'),
+                                           'num_simulations=7,num_exploration_moves=1')
+  assert play.agent_config('tic_tac_toe', str(tmp_path)) == config_lib.board_game('tic_tac_toe')
+  run_record.write(str(tmp_path), 'openspiel:tic_tac_toe', trained_with)
+  assert play.agent_config('tic_tac_toe', str(tmp_path)) == trained_with
+  with pytest.raises(ValueError, match="is a run of 'openspiel:tic_tac_toe', not of "
+                                       "--game='connect_four'"):
+    play.agent_config('connect_four', str(tmp_path))
+
+
+def test_make_actor_searches_with_the_budget_asked_for(tmp_path):
+  run_record.write(str(tmp_path), 'openspiel:tic_tac_toe', config_lib.with_overrides(
+      config_lib.board_game('tic_tac_toe'), 'num_simulations=7'))
+  save_learner_checkpoint(make_network('tic_tac_toe'), str(tmp_path), learner_steps=3)
+  for num_simulations, expected in ((None, 7), (11, 11)):
+    actor, origin = play.make_actor('tic_tac_toe', 2, str(tmp_path), seed=0,
+                                    num_simulations=num_simulations)
+    assert f'{expected} simulations per move' in origin
 
 
 @pytest.mark.parametrize('flag, message', [
     ('--opponent=alphabeta', 'flag --opponent=alphabeta: value should be one of <minimax|random|mcts>'),
     ('--num_games=0', 'flag --num_games=0: 0 is not a positive integer'),
+    ('--num_simulations=0', 'flag --num_simulations=0: 0 is not a positive integer'),
     ('--mcts_simulations=-5', 'flag --mcts_simulations=-5: -5 is not a positive integer'),
     ('--game=tic_tac_tow', "unknown OpenSpiel game 'tic_tac_tow'"),
 ])

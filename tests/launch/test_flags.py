@@ -189,6 +189,18 @@ def test_fresh_run_records_its_environment_and_config(tmp_path):
   assert run_record.differences(record, 'gym:CartPole-v1', config) == []
 
 
+def test_recorded_config_gives_back_the_config_a_run_was_made_with():
+  config = local.config_lib.with_overrides(
+      local.config_lib.cartpole(), 'td_steps=7,temperature_schedule=((0, 1.0), (9, 0.5)),'
+      'network.latent_size=16,search.value_bounds=(-2.0, 2.0)')
+  record = json.loads(json.dumps(run_record.make_record('gym:CartPole-v1', config)))
+  assert run_record.recorded_config(record) == config
+  record['config']['network']['hidden_layers'] = 3  # As other code would have written it.
+  with pytest.raises(ValueError, match=r"run record of environment 'gym:CartPole-v1' does not "
+                                       r'give a config this code can build \(.*hidden_layers'):
+    run_record.recorded_config(record)
+
+
 @pytest.mark.parametrize('resumed_flags, message', [
     ({'config_overrides': 'td_steps=50,network.latent_size=32'},
      r"--resume: --run_dir='.*' was made with network.latent_size=64, this run has "
