@@ -163,19 +163,13 @@ def measure_learner(config, environment_id: str, steps: int, warmup_steps: int =
 
 
 def preset(name: str, environment_id: Optional[str] = None):
-  """(config, environment id) of the preset `name` (one of PRESETS) on `environment_id`, by
-  default the preset's own environment (DEFAULT_ENVIRONMENTS); board_game reads its game from
-  an openspiel:GAME id."""
+  """(config, environment id) of the preset `name` (one of PRESETS, `config_lib.preset`) on
+  `environment_id`, by default the preset's own environment (DEFAULT_ENVIRONMENTS)."""
   from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top
   if name not in PRESETS:
     raise ValueError(f'--config={name!r} is not allowed; allowed: {", ".join(PRESETS)}.')
   environment_id = environment_id or DEFAULT_ENVIRONMENTS[name]
-  if name != 'board_game':
-    return getattr(config_lib, name)(), environment_id
-  prefix, _, game = environment_id.partition(':')
-  if prefix != 'openspiel':
-    raise ValueError(f'--config=board_game needs --env=openspiel:GAME, not {environment_id!r}.')
-  return config_lib.board_game(game), environment_id
+  return config_lib.preset(name, environment_id), environment_id
 
 
 def measure(threads: int, steps: int, batch_size: Optional[int], replay: str = 'learner_process',

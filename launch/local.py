@@ -45,13 +45,12 @@ LOCAL_LAUNCH_TYPES = ('local_mp', 'local_mt', 'test_mt')
 # Launches whose replay runs in the learner's process (`RunSettings.replay_with_learner`): local_mp
 # (the other local ones run every node in one process anyway; vertex_ai gives each its machine).
 REPLAY_WITH_LEARNER_LAUNCH_TYPES = ('local_mp',)
-CONFIGS = ('auto', 'cartpole', 'continuous_control', 'atari', 'board_game')
 # The share of the batch reanalyzers get when asked for under a preset without reanalysis.
 DEFAULT_REANALYZE_FRACTION = 0.5
 
 _ENV = flags.DEFINE_string('env', 'gym:CartPole-v1', 'Environment id (gym:..., atari:..., openspiel:..., or '
                            'python:package.module:factory for your own factory(seed) -> dm_env.Environment).')
-_CONFIG = flags.DEFINE_string('config', 'auto', f'Agent preset, one of {CONFIGS}; auto picks by --env.')
+_CONFIG = flags.DEFINE_string('config', 'auto', f'Agent preset, one of {config_lib.PRESETS}; auto picks by --env.')
 _ATARI_SIZE = flags.DEFINE_string('atari_size', None, f'Size of the atari preset, one of '
                                   f'{config_lib.ATARI_SIZES} (default: {config_lib.ATARI_SIZES[0]}).')
 _NUM_ACTORS = flags.DEFINE_integer('num_actors', os.cpu_count() or 1, 'Actor nodes (default: cores).')
@@ -108,39 +107,11 @@ class FlagError(ValueError):
 def make_config(preset: str, environment_id: str, atari_size: Optional[str] = None,
                 continuous_actions: bool = False, two_player: bool = False
                 ) -> config_lib.MuZeroConfig:
-  """The agent preset for --config (auto: board_game for a two-player game, which the
-  environment spec says (`environments.specs.is_two_player`, passed as `two_player`), Atari by
-  'atari:', continuous_control (Sampled MuZero) when the environment's actions are continuous,
-  and the cartpole preset, a small MLP on the flattened observation, for other 'gym:' and
-  'python:').
-
-  `atari_size` (--atari_size) picks the size of the atari preset and is refused with any other.
-  """
-  if preset not in CONFIGS:
-    raise FlagError(f'--config={preset!r} is not allowed; allowed: {", ".join(CONFIGS)}.')
-  prefix, _, name = environment_id.partition(':')
-  if preset == 'auto':
-    preset = 'board_game' if two_player else {'atari': 'atari'}.get(
-        prefix, 'continuous_control' if continuous_actions else 'cartpole')
-  if atari_size is not None and preset != 'atari':
-    raise FlagError(f'--atari_size={atari_size!r} applies to the atari preset only, not to '
-                    f'--config={preset} (for --env={environment_id!r}).')
-  if preset == 'board_game':
-    if prefix != 'openspiel':
-      raise FlagError(f'--config=board_game needs an openspiel:... --env (the preset reads the '
-                      f'game\'s length and moves from OpenSpiel), not {environment_id!r}.')
-    return config_lib.board_game(name)
-  if preset == 'atari':
-    if prefix != 'atari':
-      raise FlagError(f'--config=atari needs an atari:... --env (any ALE game, e.g. atari:Pong), '
-                      f'not {environment_id!r}.')
-    try:
-      return config_lib.atari(atari_size or config_lib.ATARI_SIZES[0])
-    except ValueError as error:
-      raise FlagError(f'--atari_size: {error}') from error
-  if preset == 'continuous_control':
-    return config_lib.continuous_control()
-  return config_lib.cartpole()
+  """The agent preset for --config and --env (`config_lib.preset`); bad flags raise FlagError."""
+  try:
+    return config_lib.preset(preset, environment_id, atari_size, continuous_actions, two_player)
+  except ValueError as error:
+    raise FlagError(str(error)) from error
 
 
 def _with_reanalyze_fraction(config: config_lib.MuZeroConfig) -> config_lib.MuZeroConfig:

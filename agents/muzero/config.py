@@ -517,6 +517,47 @@ def board_game(game: str) -> MuZeroConfig:
       network=dataclasses.replace(config.network, channels=32, num_blocks=2, head_channels=32))
 
 
+PRESETS = ('auto', 'cartpole', 'continuous_control', 'atari', 'board_game')
+
+
+def preset(name: str, environment_id: str, atari_size: Optional[str] = None,
+           continuous_actions: bool = False, two_player: bool = False) -> MuZeroConfig:
+  """The preset `name` (one of PRESETS) for the environment `environment_id`.
+
+  'auto' picks board_game for a two-player game (which the environment spec says,
+  `environments.specs.is_two_player`, passed as `two_player`), atari for 'atari:' ids,
+  continuous_control (Sampled MuZero) when the actions are continuous, and cartpole, a small MLP
+  on the flattened observation, for other 'gym:' and 'python:' ids. `atari_size` (one of
+  ATARI_SIZES, default the first) picks the atari preset's size and is refused with any other.
+
+  Raises:
+    ValueError: an unknown preset or size, or a preset that cannot serve the environment.
+  """
+  if name not in PRESETS:
+    raise ValueError(f'--config={name!r} is not allowed; allowed: {", ".join(PRESETS)}.')
+  prefix, _, game = environment_id.partition(':')
+  if name == 'auto':
+    name = 'board_game' if two_player else {'atari': 'atari'}.get(
+        prefix, 'continuous_control' if continuous_actions else 'cartpole')
+  if atari_size is not None and name != 'atari':
+    raise ValueError(f'--atari_size={atari_size!r} applies to the atari preset only, not to '
+                     f'--config={name} (for --env={environment_id!r}).')
+  if name == 'board_game':
+    if prefix != 'openspiel':
+      raise ValueError(f'--config=board_game needs an openspiel:... --env (the preset reads the '
+                       f'game\'s length and moves from OpenSpiel), not {environment_id!r}.')
+    return board_game(game)
+  if name == 'atari':
+    if prefix != 'atari':
+      raise ValueError(f'--config=atari needs an atari:... --env (any ALE game, e.g. atari:Pong), '
+                       f'not {environment_id!r}.')
+    try:
+      return atari(atari_size or ATARI_SIZES[0])
+    except ValueError as error:
+      raise ValueError(f'--atari_size: {error}') from error
+  return continuous_control() if name == 'continuous_control' else cartpole()
+
+
 # The nested configs, by the name of their MuZeroConfig field.
 _NESTED = {'search': SearchConfig, 'network': NetworkConfig}
 

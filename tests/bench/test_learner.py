@@ -55,7 +55,7 @@ def test_presets_take_their_own_environment_and_board_game_its_game():
   assert environment_id == 'gym:Pendulum-v1' and config.num_sampled_actions == 8
   config, environment_id = learner_bench.preset('board_game', 'openspiel:connect_four')
   assert environment_id == 'openspiel:connect_four' and config.network.torso == 'board'
-  with pytest.raises(ValueError, match=r"board_game needs --env=openspiel:GAME, not "
+  with pytest.raises(ValueError, match=r"board_game needs an openspiel:... --env .*, not "
                                        r"'gym:CartPole-v1'"):
     learner_bench.preset('board_game', 'gym:CartPole-v1')
   with pytest.raises(ValueError, match=r"--config='atari' is not allowed; allowed: cartpole, "
