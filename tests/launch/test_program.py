@@ -74,24 +74,23 @@ def test_runs_stops_by_itself_then_resumes_without_loss(tmp_path):
   assert second.env_steps >= first.env_steps  # Counts continue from the checkpoint, not from 0.
 
 
-def test_continuous_control_program_runs_on_pendulum(tmp_path):
+def test_continuous_control_program_runs_on_pendulum_with_a_reanalyzer_node(tmp_path):
   # --config=auto picks the continuous_control preset (Sampled MuZero) for Pendulum's Box
   # actions; the evaluator's greedy episodes return Pendulum's negative costs. A reanalyzer
-  # samples new actions for the stored items, and the learner takes half of each batch from it.
-  status, _ = _launch(
+  # samples new actions for the stored items, and the learner takes half of each batch from the
+  # reanalyze table, which only the reanalyzer fills: learner steps prove it consumed reanalysed
+  # items, and status.json says how fresh.
+  status, stdout = _launch(
       str(tmp_path / 'run'), '--launch_type=test_mt', '--max_learner_steps=10',
       '--config_overrides=min_replay_size=64,batch_size=16', '--num_reanalyzers=1',
       base_flags=['--env=gym:Pendulum-v1'] + SMALL_RUN[1:])
   assert status.state == 'finished' and status.learner_steps >= 10
   assert status.last_eval_return is not None and -2000 < status.last_eval_return < 0
-  assert status.reanalyzed_items > 0 and status.reanalyzed_target_staleness is not None
-
-
-def test_actor_whose_environment_raises_is_restarted(tmp_path):
-  status, _ = _launch(str(tmp_path / 'run'), '--launch_type=test_mt', '--max_learner_steps=15',
-                      '--raise_after_steps=20', module='tests.launch.faulty_run')
-  assert status.state == 'finished' and status.learner_steps >= 15
-  assert status.actor_restarts >= 1
+  assert '1 reanalyzers (0.5 of every batch)' in stdout
+  assert status.reanalyzed_items > 0
+  assert (status.num_reanalyzers, status.reanalyzers_alive) == (1, 1)  # The monitor watches it.
+  assert status.reanalyzed_target_staleness is not None
+  assert 0 <= status.reanalyzed_target_staleness <= status.learner_steps
 
 
 def test_local_multiprocessing_run(tmp_path):
@@ -116,29 +115,19 @@ def test_local_multiprocessing_run(tmp_path):
   assert os.path.isdir(os.path.join(run_dir, 'tensorboard', 'learner'))
 
 
-def test_reanalyzer_nodes_feed_the_learner(tmp_path):
-  # The learner takes half of every batch from the reanalyze table, which only the reanalyzer
-  # fills: learner steps prove it consumed reanalysed items, and status.json says how fresh.
-  status, stdout = _launch(str(tmp_path / 'run'), '--launch_type=test_mt', '--max_learner_steps=15',
-                           '--num_reanalyzers=1')
-  assert status.state == 'finished' and status.learner_steps >= 15
-  assert '1 reanalyzers (0.5 of every batch)' in stdout
-  assert status.reanalyzed_items > 0
-  assert (status.num_reanalyzers, status.reanalyzers_alive) == (1, 1)  # The monitor watches it.
-  assert status.reanalyzed_target_staleness is not None
-  assert 0 <= status.reanalyzed_target_staleness <= status.learner_steps
-
-
-def test_users_own_environment_factory_runs_under_the_program(tmp_path):
+def test_users_own_environment_factory_runs_and_an_actor_whose_environment_raises_restarts(tmp_path):
   # dm_env's default dtypes (int64 actions, float64 rewards, discounts, observations), made in
-  # every node by name: the id is all the program pickles.
+  # every node by name: the id is all the program pickles. Actor 0's first environments raise
+  # after 20 steps (`faulty_run`); the actor restarts with new ones and the run goes on.
   run_dir = str(tmp_path / 'run')
   factory = 'python:tests.agents.user_environments:make_int64_float64_environment'
-  status, _ = _launch(run_dir, '--launch_type=test_mt', '--max_learner_steps=3', base_flags=[
+  status, _ = _launch(run_dir, '--launch_type=test_mt', '--max_learner_steps=15',
+                      '--raise_after_steps=20', module='tests.launch.faulty_run', base_flags=[
       f'--env={factory}', '--num_actors=1', '--envs_per_actor=4', '--num_simulations=4',
       '--eval_episodes=1', '--eval_period_s=5', '--lp_termination_notice_secs=60'])
-  assert status.state == 'finished' and status.learner_steps >= 3
+  assert status.state == 'finished' and status.learner_steps >= 15
   assert status.env_steps > 0 and status.replay_size > 0
+  assert status.actor_restarts >= 1
   with open(os.path.join(run_dir, 'logs', 'actor_0', 'logs.csv')) as log:
     lengths = {row['episode_length'] for row in csv.DictReader(log)}
   assert lengths == {'4'}  # The user's episodes (CartPole's would be longer and vary).
