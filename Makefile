@@ -18,7 +18,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(PYTHON) -m pytest tests -q
+	$(PYTHON) -m pytest tests -q --numprocesses=auto --maxprocesses=4 --dist=worksteal
 
 # Distributed MuZero on CartPole; it stops by itself 60 s after the greedy evaluation return first
 # reaches 475 (saying whether it held there) or after 20 minutes. One actor: the preset trains 32
