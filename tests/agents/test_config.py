@@ -34,13 +34,18 @@ def test_presets_validate():
   assert board.discount == 1.0 and board.td_steps == 9
   assert board.search.value_bounds == (-1.0, 1.0)
   assert board.priority_exponent == 0.0  # The paper samples board-game positions uniformly.
-  # Tic-tac-toe samples its first 3 moves; other games the paper's 30.
+  # Tic-tac-toe samples its first 3 moves, connect four its first 10; other games the paper's 30.
   assert board.temperature(10**9, move_number=2) == 1.0
   assert board.temperature(0, move_number=3) == 0.0
   connect_four = config_lib.board_game('connect_four')
-  assert connect_four.temperature(10**9, move_number=29) == 1.0
-  assert connect_four.temperature(0, move_number=30) == 0.0
-  assert config_lib.board_game('chess').td_steps == 512
+  assert connect_four.temperature(10**9, move_number=9) == 1.0
+  assert connect_four.temperature(0, move_number=10) == 0.0
+  assert (connect_four.samples_per_insert, connect_four.max_replay_size) == (4.0, 40_000)
+  assert (board.samples_per_insert, board.max_replay_size) == (8.0, 100_000)
+  chess = config_lib.board_game('chess')
+  assert chess.td_steps == 512
+  assert chess.temperature(10**9, move_number=29) == 1.0
+  assert chess.temperature(0, move_number=30) == 0.0
 
 
 @pytest.mark.parametrize('field, value, allowed', [
