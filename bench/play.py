@@ -4,10 +4,11 @@ The agent is the greedy actor (no noise, most visited move) of the config RUN_DI
 (`config.board_game(GAME)` for a run directory without one, or without --run_dir) with the network
 of the latest learner checkpoint in RUN_DIR/learner; without --run_dir the network is untrained,
 a baseline. --num_simulations sets the agent's search budget per move (default: the config's),
-as AlphaZero's and MuZero's matches search more than their self-play can afford. Half the games the agent moves first, half second; all games advance in
-lock-step, one batched search per ply (`agents.muzero.arena.play_games`). Opponents
-(`environments.opponents`): minimax (perfect play, small games only), random (uniform),
-mcts (OpenSpiel's MCTSBot, random rollouts, uct_c = 2, --mcts_simulations per move).
+for matches that search more than self-play could afford. Half the games the agent moves first,
+half second; all games advance in lock-step, one batched search per ply
+(`agents.muzero.arena.play_games`). Opponents (`environments.opponents`): minimax (perfect play,
+small games only), random (uniform), mcts (OpenSpiel's MCTSBot, random rollouts, uct_c = 2,
+--mcts_simulations per move).
 
   python -m bench.play --run_dir=RUN_DIR --game=tic_tac_toe --opponent=minimax --num_games=100
   python -m bench.play --run_dir=RUN_DIR --game=connect_four --opponent=mcts --mcts_simulations=1000
