@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 from acme import specs
 
+from agents.muzero import actor as actor_lib
 from agents.muzero import builder as builder_lib
 from agents.muzero import config as config_lib
 from bench import play
@@ -69,10 +70,13 @@ def test_make_actor_searches_with_the_budget_asked_for(tmp_path):
   run_record.write(str(tmp_path), 'openspiel:tic_tac_toe', config_lib.with_overrides(
       config_lib.board_game('tic_tac_toe'), 'num_simulations=7'))
   save_learner_checkpoint(make_network('tic_tac_toe'), str(tmp_path), learner_steps=3)
+  environment = openspiel.OpenSpielEnvironment(openspiel.load_two_player_game('tic_tac_toe'))
+  batch = actor_lib.stack_observations([environment.reset().observation])
   for num_simulations, expected in ((None, 7), (11, 11)):
     actor, origin = play.make_actor('tic_tac_toe', 2, str(tmp_path), seed=0,
                                     num_simulations=num_simulations)
     assert f'{expected} simulations per move' in origin
+    assert actor.search(batch).visit_counts.sum() == expected
 
 
 @pytest.mark.parametrize('flag, message', [
