@@ -7,12 +7,18 @@ import pytest
 from launch import resources
 
 
-def test_local_resources_hide_accelerators_from_all_but_the_learner():
+def test_local_resources_hide_accelerators_from_all_but_the_learner(monkeypatch):
+  monkeypatch.delenv(resources.ONEDNN_VARIABLE, raising=False)
   local = resources.local_resources()
-  assert 'learner' not in local
-  assert set(local) == set(resources.GROUPS) - {'learner'}
-  for group, process in local.items():
-    assert process.env['CUDA_VISIBLE_DEVICES'] == '', group
+  assert set(local) == set(resources.GROUPS)
+  for group in resources.CPU_ONLY_GROUPS:
+    assert local[group].env == {'CUDA_VISIBLE_DEVICES': ''}, group
+  assert local['learner'].env == {resources.ONEDNN_VARIABLE: '1'}
+
+
+def test_local_resources_keep_the_users_onednn_choice(monkeypatch):
+  monkeypatch.setenv(resources.ONEDNN_VARIABLE, '0')
+  assert resources.local_resources()['learner'].env == {resources.ONEDNN_VARIABLE: '0'}
 
 
 def test_vertex_ai_machines_put_the_learner_on_an_accelerator():
