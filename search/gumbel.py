@@ -70,13 +70,6 @@ def considered_visits_table(max_num_considered: int, num_simulations: int) -> np
                    for num_considered in range(max_num_considered + 1)])
 
 
-def gumbel_noise(exponentials: tf.Tensor, add_noise: bool) -> tf.Tensor:
-  """[B, A] standard Gumbel variables -log(E) from Exp(1) variables E, or zeros without noise."""
-  if not add_noise:
-    return tf.zeros_like(exponentials)
-  return -tf.math.log(tf.maximum(exponentials, _TINY))
-
-
 def mixed_value(node: qtransforms.NodeStatistics) -> tf.Tensor:
   """[B] v_mix = (v + sum_b N(b) * sum_{a visited} pi(a) q(a) / sum_{a visited} pi(a)) /
   (1 + sum_b N(b)), the paper's estimate of the node's value under the prior pi (eq. 33)."""

@@ -1,24 +1,23 @@
 """Public entry points: one compiled MuZero search per move for a whole batch of observations.
 
 `SearchFn` is the compiled search of one (network, config); `run_search` keeps one per pair and
-calls it. A search runs as two nested `tf.function`s:
-  * an outer, plain one draws all the random numbers of the search with one
-    `tf.random.stateless_gamma` op, which has no XLA CPU kernel in TF 2.8: Gamma(alpha) variables
-    for the root's Dirichlet noise and Gamma(1) = Exp(1) variables for sampling the action (with
-    `search_policy='gumbel'`: the root's Gumbel variables -log(E), and no Dirichlet noise);
-  * an inner one, compiled with XLA, runs the root inference, every simulation with its network
-    calls, and the choice of the action to play. With `config.root_inference` 'graph' (a big
-    network, by default) the outer one runs the root inference instead and hands its outputs
-    in, so that XLA compiles the dynamics and prediction networks only.
-They are traced once per input signature (observation shapes, hence batch size, and dtypes;
+calls it. A search is one `tf.function` compiled with XLA: the root inference, the random numbers
+of the search (`search.noise`: Dirichlet noise for the root, Gumbel variables for sampling the
+action, or with `search_policy='gumbel'` the root's Gumbel variables), every simulation with its
+network calls, and the choice of the action to play. With `config.root_inference` 'graph' (a big
+network, by default) a plain `tf.function` around it runs the root inference instead and hands its
+outputs in, so that XLA compiles the dynamics and prediction networks only.
+The search is traced once per input signature (observation shapes, hence batch size, and dtypes;
 whether a legal mask is given; no, one or one-per-row temperature) and called through the traced
-concrete function, which skips `tf.function`'s per-call dispatch (about 80 us here). Everything
-that changes from move to move is a tensor argument, so new observations, seeds, legal masks or
-temperatures reuse the compiled code.
+concrete function's flat entry point, which skips `tf.function`'s per-call dispatch (about 80
+us here) and the concrete function's own argument checks (about 80 us more, `_call_traced`).
+Everything that changes from move to move is a tensor argument, so new observations, seeds,
+legal masks or temperatures reuse the compiled code.
 """
 
 import weakref
-from typing import Callable, Dict, Hashable, Mapping, MutableMapping, NamedTuple, Optional, Union
+from typing import (Callable, Dict, Hashable, List, Mapping, MutableMapping, NamedTuple, Optional,
+                    Union)
 
 import numpy as np
 import tensorflow as tf
@@ -26,6 +25,7 @@ import tree
 
 from search import config as config_lib
 from search import gumbel
+from search import noise
 from search import network as network_lib
 from search import qtransforms
 from search import search as search_lib
@@ -90,9 +90,10 @@ class SearchFn:
     self._root_in_graph = config_lib.root_in_graph(config.root_inference, network)
     self._puct = selection.puct(config.pb_c_init, config.pb_c_base, self._signed_discount,
                                 qtransforms.UNVISITED_Q_TRANSFORMS[config.unvisited_q])
-    self._search = tf.function(self._search_graph, autograph=False)
     self._compiled_search = tf.function(self._compiled_search_graph, autograph=False,
                                         jit_compile=True)
+    self._search = (tf.function(self._search_graph, autograph=False) if self._root_in_graph
+                    else self._compiled_search)
     self._concrete_searches: Dict[Hashable, tf.types.experimental.ConcreteFunction] = {}
 
   @classmethod
@@ -144,43 +145,40 @@ class SearchFn:
       concrete_search = self._search.get_concrete_function(*inputs)
       self._concrete_searches[signature] = concrete_search
     # The concrete function takes its tensor arguments only, flattened: None was part of its trace.
-    return concrete_search(*tf.nest.flatten([tensor for tensor in inputs if tensor is not None]))
+    return _call_traced(concrete_search,
+                        tf.nest.flatten([tensor for tensor in inputs if tensor is not None]))
 
   def _search_graph(self, observations: Observations, legal_actions: Optional[tf.Tensor],
                     seed: tf.Tensor, temperature: Optional[tf.Tensor]) -> SearchOutput:
-    batch_size, num_actions = tf.nest.flatten(observations)[0].shape[0], self._num_actions
-    exponential_alphas = [1.0] * num_actions
-    has_dirichlet_noise = self._config.add_noise and not self._is_gumbel
-    noise_alphas = [self._config.dirichlet_alpha] * num_actions if has_dirichlet_noise else []
-    gammas = tf.random.stateless_gamma([batch_size, len(noise_alphas) + num_actions], seed,
-                                       alpha=noise_alphas + exponential_alphas)
-    if temperature is None:
-      temperature = tf.constant(self._config.temperature, tf.float32)
-    root = self._root_inference(observations) if self._root_in_graph else observations
-    return self._compiled_search(root, legal_actions, gammas, temperature)
+    """The root inference in graph mode, then the compiled search (`config.root_inference`)."""
+    return self._compiled_search(self._root_inference(observations), legal_actions, seed,
+                                 temperature)
 
   def _root_inference(self, observations: Observations) -> _Root:
     output = self._network().initial_inference(observations)
     return _Root(output.latent, output.policy_logits, output.value)
 
   def _compiled_search_graph(self, root: Union[Observations, _Root],
-                             legal_actions: Optional[tf.Tensor], gammas: tf.Tensor,
-                             temperature: tf.Tensor) -> SearchOutput:
+                             legal_actions: Optional[tf.Tensor], seed: tf.Tensor,
+                             temperature: Optional[tf.Tensor]) -> SearchOutput:
     """The compiled search; `root` is the observations, or with `_root_in_graph` the root's
     inference already run."""
     config = self._config
     network = self._network()
     if not self._root_in_graph:
       root = self._root_inference(root)
+    if temperature is None:
+      temperature = tf.constant(config.temperature, tf.float32)
     batch_size, num_actions = root.policy_logits.shape
+    dirichlet_seed, gumbel_seed = noise.seeds(seed, 2)
+    gumbels = noise.gumbel([batch_size, num_actions], gumbel_seed)
     if legal_actions is None:
       legal_actions = tf.ones([batch_size, num_actions], tf.bool)
     legal_logits = tf.where(legal_actions, root.policy_logits,
                             tf.fill(tf.shape(root.policy_logits), float('-inf')))
     root_prior = tf.nn.softmax(legal_logits)
-    exponentials = gammas[:, -num_actions:]
     if self._is_gumbel:
-      gumbel_noise = gumbel.gumbel_noise(exponentials, config.add_noise)
+      gumbel_noise = gumbels if config.add_noise else tf.zeros_like(gumbels)
       select_action = gumbel.selection_fn(
           gumbel_noise, config.num_simulations, config.max_num_considered_actions,
           self._signed_discount, config.gumbel_c_visit, config.gumbel_c_scale)
@@ -188,8 +186,9 @@ class SearchFn:
       select_action = self._puct
       if config.add_noise:
         root_prior = ((1.0 - config.dirichlet_fraction) * root_prior +
-                      config.dirichlet_fraction * _dirichlet_noise(gammas[:, :num_actions],
-                                                                    legal_actions))
+                      config.dirichlet_fraction * _dirichlet_noise(
+                          noise.log_gamma([batch_size, num_actions], config.dirichlet_alpha,
+                                          dirichlet_seed), legal_actions))
     tree = tree_lib.init_tree(
         root.latent, root_prior, root.value, legal_actions, config.num_simulations,
         qtransforms.init_min_max_stats(batch_size, config.value_bounds))
@@ -203,7 +202,7 @@ class SearchFn:
     else:
       search_policy = tf.cast(visit_counts, tf.float32) / tf.cast(
           tf.reduce_sum(visit_counts, axis=-1, keepdims=True), tf.float32)
-      selected_action = _select_action_by_visits(visit_counts, temperature, exponentials)
+      selected_action = _select_action_by_visits(visit_counts, temperature, gumbels)
     return SearchOutput(
         visit_counts=visit_counts,
         search_policy=search_policy,
@@ -234,6 +233,20 @@ def run_search(network: network_lib.Network,
   if config not in search_fns:
     search_fns[config] = SearchFn._weakly_bound(network, config)  # pylint: disable=protected-access
   return search_fns[config](observations, legal_actions, seed, temperature)
+
+
+def _call_traced(concrete_search: tf.types.experimental.ConcreteFunction,
+                 flat_inputs: List[tf.Tensor]) -> SearchOutput:
+  """Calls `concrete_search` with the flat tensors of the signature it was traced for.
+
+  TensorFlow 2.8's `ConcreteFunction.__call__` binds and checks its structured arguments against
+  the trace before calling `_call_flat`: ~80 us here, a sixth of a 2-action, B = 1 search
+  (BENCHMARKS.md, "Search: the call path"). `SearchFn` traces one concrete function per
+  signature (shapes, dtypes, which arguments are given), so the check can never fail and is
+  skipped. `_call_flat` is private; requirements.txt pins TensorFlow, and
+  `tests/search/test_policies.py` compares this call with the public one.
+  """
+  return concrete_search._call_flat(flat_inputs, concrete_search.captured_inputs)  # pylint: disable=protected-access
 
 
 def _as_seed(seed: Seed) -> tf.Tensor:
@@ -269,36 +282,29 @@ def _checked_temperature(temperature: Temperature, batch_size: int) -> np.ndarra
   return temperature
 
 
-def _dirichlet_noise(gammas: tf.Tensor, legal_actions: tf.Tensor) -> tf.Tensor:
-  """[B, A] Dirichlet(alpha) noise over the legal actions of each row, 0 on illegal ones.
-
-  Normalised Gamma(alpha) variables `gammas` [B, A] restricted to the legal actions. For tiny
-  alpha every variable of a row can underflow to 0; that row gets uniform noise over its legal
-  actions instead of 0 / 0.
-  """
-  legal = tf.cast(legal_actions, tf.float32)
-  gammas = gammas * legal
-  total = tf.reduce_sum(gammas, axis=1, keepdims=True)
-  uniform = legal / tf.reduce_sum(legal, axis=1, keepdims=True)
-  return tf.where(total > 0, gammas / tf.where(total > 0, total, tf.ones_like(total)), uniform)
+def _dirichlet_noise(log_gammas: tf.Tensor, legal_actions: tf.Tensor) -> tf.Tensor:
+  """[B, A] Dirichlet(alpha) noise over the legal actions of each row, 0 on illegal ones: the
+  logs of Gamma(alpha) variables `log_gammas` [B, A], normalised over the legal actions (a
+  softmax, so that tiny alphas, whose variables underflow, still give a distribution)."""
+  return tf.nn.softmax(tf.where(legal_actions, log_gammas,
+                                tf.fill(tf.shape(log_gammas), float('-inf'))))
 
 
 def _select_action_by_visits(visit_counts: tf.Tensor, temperature: tf.Tensor,
-                             exponentials: tf.Tensor) -> tf.Tensor:
+                             gumbels: tf.Tensor) -> tf.Tensor:
   """[B] int32 action to play given the root visit counts [B, A].
 
   Temperature (a scalar, or [B] for one per row) 0 takes the most visited action (lowest index on
-  ties). T > 0 samples from N(a)^(1/T) / sum_b N(b)^(1/T) with the Gumbel-max trick: -log of the
-  Exp(1) variables `exponentials` [B, A] are Gumbel variables, and argmax(log(N) / T + Gumbel)
-  is such a sample.
+  ties). T > 0 samples from N(a)^(1/T) / sum_b N(b)^(1/T) with the Gumbel-max trick: with
+  standard Gumbel variables `gumbels` [B, A], argmax(log(N) / T + gumbels) is such a sample.
   """
   visits = tf.cast(visit_counts, tf.float32)
   temperature = tf.reshape(temperature, [-1, 1])
   is_sampled = temperature > 0
   perturbed_logits = tf.where(
       visits > 0,
-      tf.math.log(visits) / tf.where(is_sampled, temperature, tf.ones_like(temperature)) -
-      tf.math.log(exponentials),
+      tf.math.log(visits) / tf.where(is_sampled, temperature, tf.ones_like(temperature)) +
+      gumbels,
       tf.fill(tf.shape(visits), float('-inf')))
   return tf.where(is_sampled[:, 0], tf.argmax(perturbed_logits, axis=-1, output_type=tf.int32),
                   tf.argmax(visits, axis=-1, output_type=tf.int32))

@@ -160,8 +160,8 @@ def test_below_the_root_the_choice_is_the_improved_policy_minus_the_visit_share(
 def test_enough_simulations_choose_the_best_action_whatever_the_noise(seed):
   # Action 2 pays 1, the others 0, and has the lowest prior. Every action is considered (6 < m)
   # and visited in the first phase; from then on its normalised Q is 1 against 0, a sigma gap of
-  # at least (50 + 1) * 2 = 102, more than any difference of float32 Gumbel variables (-log of
-  # Exp(1) draws lies within about [-3, 88]) plus the logits' 3.
+  # at least (50 + 1) * 2 = 102, more than any difference of float32 Gumbel variables
+  # (`search.noise.gumbel` draws within about [-4.3, 16.7]) plus the logits' 3.
   network = tiny_networks.BanditNetwork(action_rewards=[0.0, 0.0, 1.0, 0.0, 0.0, 0.0],
                                         prior_logits=[2.0, 2.0, -1.0, 2.0, 2.0, 2.0])
   output = policies.run_search(network, np.zeros((8, 5), np.float32), None, seed,

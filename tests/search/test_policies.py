@@ -158,6 +158,27 @@ def test_dict_observations_search_like_the_array_they_stand_for():
   assert network.num_traces == 2  # Once per SearchFn: new dicts of the same shapes reuse the trace.
 
 
+def test_the_flat_call_returns_what_the_traced_function_returns():
+  """`SearchFn` calls its concrete functions through their private flat entry point
+  (`policies._call_traced`); the public call of the same tf.function must agree exactly, with
+  nested observations, a legal mask and one temperature per row in the flat argument list."""
+  network = tiny_networks.RandomNetwork(5, 3, seed=5)
+  search_fn = policies.SearchFn(_DictInputNetwork(network),
+                                _config(num_simulations=8, add_noise=True))
+  observations = _observations(2)
+  as_dict = {'x': observations[:, :3], 'y': np.round(observations[:, 3:]).astype(np.int32)}
+  legal_actions = np.array([[True, False, True], [False, True, True]])
+  temperature = np.array([0.0, 1.0], np.float32)
+  for seed in range(3):
+    flat = search_fn(as_dict, legal_actions, seed=seed, temperature=temperature)
+    public = search_fn._search(  # pylint: disable=protected-access
+        tf.nest.map_structure(tf.convert_to_tensor, as_dict), tf.constant(legal_actions),
+        tf.constant([seed, 0], tf.int64), tf.constant(temperature))
+    for field in policies.SearchOutput._fields:
+      np.testing.assert_array_equal(getattr(flat, field), getattr(public, field), err_msg=field)
+  assert network.num_traces == 1
+
+
 @pytest.mark.parametrize('search_policy', config_lib.SEARCH_POLICIES)
 def test_graph_root_inference_searches_like_the_compiled_one(search_policy):
   network = tiny_networks.RandomNetwork(5, 4, seed=8)
@@ -258,13 +279,13 @@ def test_bad_seed_is_reported():
 
 def test_temperature_zero_takes_the_most_visited_lowest_index():
   visit_counts = tf.constant([[3, 5, 5, 0], [0, 0, 7, 7]])
-  exponentials = tf.constant([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 5.0, 1e-6]])
+  gumbels = tf.constant([[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.6, 13.8]])
   selected = policies._select_action_by_visits(  # pylint: disable=protected-access
-      visit_counts, tf.constant(0.0), exponentials)
+      visit_counts, tf.constant(0.0), gumbels)
   assert selected.numpy().tolist() == [1, 2]
-  # One temperature per row: row 1 samples, and its tiny Exp(1) draw makes action 3 win.
+  # One temperature per row: row 1 samples, and its large Gumbel draw makes action 3 win.
   selected = policies._select_action_by_visits(  # pylint: disable=protected-access
-      visit_counts, tf.constant([0.0, 1.0]), exponentials)
+      visit_counts, tf.constant([0.0, 1.0]), gumbels)
   assert selected.numpy().tolist() == [1, 3]
 
 
@@ -272,10 +293,10 @@ def test_temperature_zero_takes_the_most_visited_lowest_index():
 def test_positive_temperature_samples_visits_to_the_power_one_over_temperature(temperature):
   visit_counts = np.array([1, 2, 5, 0])
   num_samples = 40000
-  exponentials = np.random.default_rng(0).exponential(size=(num_samples, 4)).astype(np.float32)
+  gumbels = np.random.default_rng(0).gumbel(size=(num_samples, 4)).astype(np.float32)
   selected = policies._select_action_by_visits(  # pylint: disable=protected-access
       tf.constant(np.tile(visit_counts, (num_samples, 1))), tf.constant(temperature),
-      tf.constant(exponentials)).numpy()
+      tf.constant(gumbels)).numpy()
   frequencies = np.bincount(selected, minlength=4) / num_samples
   expected = visit_counts**(1 / temperature) / np.sum(visit_counts**(1 / temperature))
   np.testing.assert_allclose(frequencies, expected, atol=0.01)
@@ -283,13 +304,12 @@ def test_positive_temperature_samples_visits_to_the_power_one_over_temperature(t
 
 
 def test_dirichlet_noise_covers_the_legal_actions_only():
-  gammas = tf.constant([[0.5, 2.0, 1.5, 1.0], [0.0, 0.0, 0.0, 3.0], [0.0, 0.0, 0.0, 0.0]])
-  legal_actions = tf.constant([[True, True, False, True], [True, True, True, False],
-                               [False, True, True, False]])
+  # Row 1's Gamma variables are far below float32's smallest number (their logs near -200):
+  # normalised in logs, they still make a distribution (to float32's precision at 200).
+  log_gammas = tf.math.log(tf.constant([[0.5, 2.0, 1.5, 1.0], [1.0, 2.0, 1.0, 3.0]])) + tf.constant(
+      [[0.0], [-200.0]])
+  legal_actions = tf.constant([[True, True, False, True], [True, True, True, False]])
   noise = policies._dirichlet_noise(  # pylint: disable=protected-access
-      gammas, legal_actions).numpy()
-  # Row 0: normalised over the legal actions; rows 1 and 2: every legal gamma underflowed to 0,
-  # so the noise is uniform over the legal actions.
+      log_gammas, legal_actions).numpy()
   np.testing.assert_allclose(noise, [[0.5 / 3.5, 2.0 / 3.5, 0.0, 1.0 / 3.5],
-                                     [1 / 3, 1 / 3, 1 / 3, 0.0], [0.0, 0.5, 0.5, 0.0]],
-                             atol=1e-6)
+                                     [0.25, 0.5, 0.25, 0.0]], atol=1e-4)
