@@ -8,6 +8,7 @@ method ("A simple method for generating gamma variables", ACM TOMS 2000). They a
 logarithms, so that Dirichlet noise with a tiny alpha (Go's 0.03) never underflows to 0 / 0.
 """
 
+import math
 from typing import List, Sequence
 
 import tensorflow as tf
@@ -38,6 +39,7 @@ def log_gamma(shape: Sequence[int], alpha: float, seed: tf.Tensor) -> tf.Tensor:
   normal_seed, accept_seed, boost_seed = seeds(seed, 3)
   candidate_shape = [*shape, _CANDIDATES]
   d = alpha + 1.0 - 1.0 / 3.0
+  log_d = math.log(d)
   c = 1.0 / (9.0 * d)**0.5
   x = tf.random.stateless_normal(candidate_shape, normal_seed)
   v = (1.0 + c * x)**3
@@ -47,8 +49,8 @@ def log_gamma(shape: Sequence[int], alpha: float, seed: tf.Tensor) -> tf.Tensor:
   # The first accepted candidate: the highest-scoring of (accepted, earlier index).
   first = tf.argmax(tf.cast(accepted, tf.int32) * (_CANDIDATES - tf.range(_CANDIDATES)), axis=-1,
                     output_type=tf.int32)
-  log_dv = tf.gather(tf.math.log(d) + log_v, first, batch_dims=len(shape))
-  log_dv = tf.where(tf.reduce_any(accepted, axis=-1), log_dv, tf.math.log(d))
+  log_dv = tf.gather(log_d + log_v, first, batch_dims=len(shape))
+  log_dv = tf.where(tf.reduce_any(accepted, axis=-1), log_dv, log_d)
   log_boost = tf.math.log(tf.random.stateless_uniform(shape, boost_seed, minval=_TINY)) / alpha
   return log_dv + log_boost
 

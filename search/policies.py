@@ -174,9 +174,7 @@ class SearchFn:
     gumbels = noise.gumbel([batch_size, num_actions], gumbel_seed)
     if legal_actions is None:
       legal_actions = tf.ones([batch_size, num_actions], tf.bool)
-    legal_logits = tf.where(legal_actions, root.policy_logits,
-                            tf.fill(tf.shape(root.policy_logits), float('-inf')))
-    root_prior = tf.nn.softmax(legal_logits)
+    root_prior = _legal_softmax(root.policy_logits, legal_actions)
     if self._is_gumbel:
       gumbel_noise = gumbels if config.add_noise else tf.zeros_like(gumbels)
       select_action = gumbel.selection_fn(
@@ -186,7 +184,7 @@ class SearchFn:
       select_action = self._puct
       if config.add_noise:
         root_prior = ((1.0 - config.dirichlet_fraction) * root_prior +
-                      config.dirichlet_fraction * _dirichlet_noise(
+                      config.dirichlet_fraction * _legal_softmax(
                           noise.log_gamma([batch_size, num_actions], config.dirichlet_alpha,
                                           dirichlet_seed), legal_actions))
     tree = tree_lib.init_tree(
@@ -282,12 +280,12 @@ def _checked_temperature(temperature: Temperature, batch_size: int) -> np.ndarra
   return temperature
 
 
-def _dirichlet_noise(log_gammas: tf.Tensor, legal_actions: tf.Tensor) -> tf.Tensor:
-  """[B, A] Dirichlet(alpha) noise over the legal actions of each row, 0 on illegal ones: the
-  logs of Gamma(alpha) variables `log_gammas` [B, A], normalised over the legal actions (a
-  softmax, so that tiny alphas, whose variables underflow, still give a distribution)."""
-  return tf.nn.softmax(tf.where(legal_actions, log_gammas,
-                                tf.fill(tf.shape(log_gammas), float('-inf'))))
+def _legal_softmax(logits: tf.Tensor, legal_actions: tf.Tensor) -> tf.Tensor:
+  """[B, A] softmax of `logits` over the legal actions of each row, 0 on illegal ones: the root's
+  prior from its policy logits, and its Dirichlet noise from the logs of Gamma(alpha) variables
+  (normalised in logs, so that tiny alphas, whose variables underflow, still give a
+  distribution)."""
+  return tf.nn.softmax(tf.where(legal_actions, logits, tf.fill(tf.shape(logits), float('-inf'))))
 
 
 def _select_action_by_visits(visit_counts: tf.Tensor, temperature: tf.Tensor,

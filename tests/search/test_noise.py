@@ -1,9 +1,10 @@
 """The search's random numbers follow their distributions and depend on the seed only.
 
 They are drawn as the search draws them, inside a function compiled with XLA (whose stateless
-random ops give other numbers than the eager ones). Distributions are checked with the Kolmogorov-Smirnov distance of 100,000 draws under a fixed
-seed: 0.01 is about five times the distance expected from the right distribution (0.0022 on
-average), and a wrong shape (alpha off by 10%, or Exp(1) in place of a Gumbel) is above 0.02.
+random ops give other numbers than the eager ones). Distributions are checked with the
+Kolmogorov-Smirnov distance of 100,000 draws under a fixed seed: 0.01 is about five times the
+distance expected from the right distribution (0.0022 on average), and a wrong shape (alpha off
+by 10%, or Exp(1) in place of a Gumbel) is above 0.02.
 """
 
 import numpy as np

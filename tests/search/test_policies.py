@@ -309,7 +309,7 @@ def test_dirichlet_noise_covers_the_legal_actions_only():
   log_gammas = tf.math.log(tf.constant([[0.5, 2.0, 1.5, 1.0], [1.0, 2.0, 1.0, 3.0]])) + tf.constant(
       [[0.0], [-200.0]])
   legal_actions = tf.constant([[True, True, False, True], [True, True, True, False]])
-  noise = policies._dirichlet_noise(  # pylint: disable=protected-access
+  noise = policies._legal_softmax(  # pylint: disable=protected-access
       log_gammas, legal_actions).numpy()
   np.testing.assert_allclose(noise, [[0.5 / 3.5, 2.0 / 3.5, 0.0, 1.0 / 3.5],
                                      [0.25, 0.5, 0.25, 0.0]], atol=1e-4)
