@@ -23,7 +23,7 @@ process's CPU time per step; `--replay=learner_process` (the default) is local_m
   OMP_NUM_THREADS=1 taskset -c 1 python -m bench.learner --threads=1 [--steps=100]
       [--config=cartpole|continuous_control|board_game] [--env=openspiel:connect_four]
       [--learner_xla=preset|off|on|both] [--rounds=5] [--batch_size=N]
-      [--replay=learner_process|own_process] [--json]
+      [--replay=learner_process|own_process] [--config_overrides=unroll_steps=3] [--json]
 """
 
 import os
@@ -174,13 +174,15 @@ def preset(name: str, environment_id: Optional[str] = None):
 
 def measure(threads: int, steps: int, batch_size: Optional[int], replay: str = 'learner_process',
             config_name: str = 'cartpole', environment_id: Optional[str] = None,
-            learner_xla: Optional[Sequence[bool]] = None, rounds: int = 1) -> List[dict]:
+            learner_xla: Optional[Sequence[bool]] = None, rounds: int = 1,
+            config_overrides: str = '') -> List[dict]:
   """`measure_learner` of a preset (`preset`) with TensorFlow limited to `threads` threads, at
-  `batch_size` (None: the preset's)."""
+  `batch_size` (None: the preset's), with the preset's fields `config_overrides` changed."""
   harness.limit_threads(threads)
-  import dataclasses  # pylint: disable=g-import-not-at-top
+  from agents.muzero import config as config_lib  # pylint: disable=g-import-not-at-top
   config, environment_id = preset(config_name, environment_id)
-  config = dataclasses.replace(config, batch_size=batch_size or config.batch_size)
+  config = config_lib.with_overrides(config, config_overrides,
+                                     batch_size=batch_size or config.batch_size)
   return [{'threads': threads, 'config': config_name, 'env': environment_id, **result}
           for result in measure_learner(config, environment_id, steps, replay=replay,
                                         learner_xla=learner_xla, rounds=rounds)]
@@ -203,6 +205,8 @@ def define_flags() -> None:
                     'process, taking turns (--rounds).')
   flags.DEFINE_integer('rounds', 1, 'Timed blocks per setting; the settings take turns block by '
                        'block.', lower_bound=1)
+  flags.DEFINE_string('config_overrides', '', "Fields of the --config preset to change, e.g. "
+                      "'unroll_steps=3,network.channels=16' (config.with_overrides).")
   harness.define_json_flag(summary=False)
 
 
@@ -230,13 +234,14 @@ def main(args) -> None:
       # A fresh process per thread count: TensorFlow fixes its pools when it starts.
       command = [sys.executable, '-m', 'bench.learner', f'--threads={threads}'] + [
           f'--{name}={getattr(args, name)}' for name in (
-              'steps', 'batch_size', 'replay', 'config', 'env', 'learner_xla', 'rounds')
+              'steps', 'batch_size', 'replay', 'config', 'env', 'learner_xla', 'rounds',
+              'config_overrides')
           if getattr(args, name) is not None] + (['--json'] if args.json else [])
       subprocess.run(command, check=True)
     return
   print(f'command: {harness.command_line("bench.learner")}', file=sys.stderr)
   results = measure(args.threads, args.steps, args.batch_size, args.replay, args.config,
-                    args.env, XLA_SETTINGS[args.learner_xla], args.rounds)
+                    args.env, XLA_SETTINGS[args.learner_xla], args.rounds, args.config_overrides)
   for result in results:
     harness.report(args.json, result, lambda: _describe(result))  # pylint: disable=cell-var-from-loop
   if len(results) == 2 and not args.json:
