@@ -3,7 +3,7 @@
 import os
 import threading
 import time
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional
 
 import launchpad as lp
 import reverb
@@ -15,7 +15,6 @@ from agents.muzero import builder as builder_lib
 from agents.muzero import config as config_lib
 from agents.muzero import learning
 from agents.muzero import loggers as loggers_lib
-from launch import resources
 from launch.node_common import exit_if_own_process, limit_threads
 
 
@@ -54,11 +53,7 @@ class LearnerNode:
   def __init__(self, config: config_lib.MuZeroConfig, environment_spec: specs.EnvironmentSpec,
                replay: reverb.Client, variable_server, counter, run_dir: str, resume: bool,
                publish_period: int, checkpoint_period_s: float,
-               num_threads: Optional[int] = None, cpus: Optional[Sequence[int]] = None):
-    if cpus:
-      resources.pin_process(cpus)
-      logging.info('learner: its process (threads %d) pinned to CPUs %s.',
-                   len(os.listdir('/proc/self/task')), sorted(os.sched_getaffinity(0)))
+               num_threads: Optional[int] = None):
     if num_threads is not None:
       limit_threads(num_threads)
     builder = builder_lib.MuZeroBuilder(config, environment_spec)

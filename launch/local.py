@@ -15,7 +15,7 @@ import faulthandler
 import os
 import sys
 import time
-from typing import Any, Optional, Tuple
+from typing import Any, Optional
 
 import launchpad as lp
 from absl import app
@@ -58,10 +58,6 @@ _LEARNER_THREADS = flags.DEFINE_integer(
     'learner_threads', None, 'TensorFlow threads of the learner; 0 keeps TensorFlow\'s default (one '
     'per core). Default: 1 for local launches (the learner shares the cores with every other node), '
     'TensorFlow\'s default on vertex_ai (the learner has a machine of its own).')
-_LEARNER_OWN_CPUS = flags.DEFINE_bool(
-    'learner_own_cpus', True, 'local_mp: pin the learner\'s process (with the replay) to '
-    '--learner_threads CPUs of its own and every other process to the remaining CPUs, when there '
-    'are more CPUs than --learner_threads (launch.resources.learner_cpu_partition).')
 _NUM_REANALYZERS = flags.DEFINE_integer(
     'num_reanalyzers', 0, 'Reanalyzer nodes (MuZero Reanalyze): they search stored items again '
     'with the latest weights, and the learner takes --reanalyze_fraction of every batch from them.')
@@ -143,15 +139,6 @@ def _learner_threads(launch_type: str) -> Optional[int]:
   if _LEARNER_THREADS.value is None:
     return 1 if launch_type in LOCAL_LAUNCH_TYPES else None
   return _LEARNER_THREADS.value or None
-
-
-def _learner_cpus(launch_type: str) -> Optional[Tuple[int, ...]]:
-  """`RunSettings.learner_cpus`: under local_mp with --learner_own_cpus, the learner's share of
-  `resources.learner_cpu_partition` (None: no pinning)."""
-  if launch_type != 'local_mp' or not _LEARNER_OWN_CPUS.value:
-    return None
-  partition = resources.learner_cpu_partition(_learner_threads(launch_type))
-  return None if partition is None else partition[0]
 
 
 def _has_checkpoint(run_dir: str) -> bool:
@@ -280,7 +267,6 @@ def settings_from_flags():
       learner_checkpoint_period_s=_LEARNER_CHECKPOINT_PERIOD_S.value,
       replay_checkpoint_period_s=_REPLAY_CHECKPOINT_PERIOD_S.value,
       learner_threads=_learner_threads(launch_type),
-      learner_cpus=_learner_cpus(launch_type),
       replay_with_learner=launch_type in REPLAY_WITH_LEARNER_LAUNCH_TYPES)
   if not _RESUME.value:
     run_record.write(run_dir, _ENV.value, config)
@@ -338,18 +324,12 @@ def run(config: config_lib.MuZeroConfig, environment_factory, settings: program_
     # this launch's soon, and until then the progress line must not show the old one.
     os.remove(status_path)
   program = program_lib.make_program(config, environment_factory, settings)
-  placement = ''
-  if settings.learner_cpus:
-    # The processes Launchpad starts inherit this one's CPUs; the learner's then moves to its own.
-    others = sorted(os.sched_getaffinity(0) - set(settings.learner_cpus))
-    resources.pin_process(others)
-    placement = f'; learner on CPUs {list(settings.learner_cpus)}, the other nodes on {others}'
   pinned_stack.send_process_logs_to(os.path.join(run_dir, 'logs', 'processes'))
   reanalyzers = (f', {settings.num_reanalyzers} reanalyzers ({config.reanalyze_fraction:g} of '
                  'every batch)' if settings.num_reanalyzers else '')
   print(f'MuZero on {description}: {settings.num_actors} actors x {config.envs_per_actor} '
         f'environments{reanalyzers}, {config.search.num_simulations} simulations, run_dir '
-        f'{run_dir} ({launch_type}{placement})', flush=True)
+        f'{run_dir} ({launch_type})', flush=True)
   manager = lp.launch(program, launch_type=launch_type,
                       local_resources=resources.local_resources() if launch_type == 'local_mp' else None,
                       terminal='output_to_files' if launch_type == 'local_mp' else None)

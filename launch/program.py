@@ -13,7 +13,7 @@ import dataclasses
 import datetime
 import functools
 import os
-from typing import Optional, Tuple
+from typing import Optional
 
 import dm_env
 import launchpad as lp
@@ -89,10 +89,6 @@ class RunSettings:
       TensorFlow's default (one per core). On a small machine the learner shares the cores with
       everything else, and its small ops gain nothing from a second thread but the pool's
       synchronisation (`bench.learner`: 36.6 learner steps/s with one thread, 31.1 with two).
-    learner_cpus: CPUs the learner's process (with the replay when `replay_with_learner`) pins
-      itself to (`launch.resources.pin_process`), for a launch whose other processes run on the
-      other CPUs (`launch.local` pins itself so, and they inherit it); None leaves it to the
-      scheduler.
     replay_with_learner: run the replay and the learner as two threads of one process, group
       'learner' (`launch.node_common.ReplayWithLearner`: the learner then samples the table in
       memory, not through gRPC). For launches on one machine; a cluster gives the replay a
@@ -113,7 +109,6 @@ class RunSettings:
   eval_opponent: str = 'random'
   actor_threads: int = 1
   learner_threads: Optional[int] = None
-  learner_cpus: Optional[Tuple[int, ...]] = None
   replay_with_learner: bool = False
 
 
@@ -153,7 +148,7 @@ def make_program(config: config_lib.MuZeroConfig, environment_factory, settings:
   learner = lp.CourierNode(
       learner_node.LearnerNode, config, environment_spec, replay, fail_fast_handle(variable_server_node),
       fail_fast_handle(counter), run_dir, settings.resume, settings.publish_period,
-      settings.learner_checkpoint_period_s, settings.learner_threads, settings.learner_cpus)
+      settings.learner_checkpoint_period_s, settings.learner_threads)
   with program.group('learner'):
     program.add_node(node_common.ReplayWithLearner(replay_server, learner)
                      if settings.replay_with_learner else learner)

@@ -10,17 +10,11 @@ TensorFlow 2.8 leaves off on Linux and turns on by default from 2.9: the board p
 steps take 0.57-0.66x the time with them (convolutions), CartPole's and the actor's are unchanged
 (BENCHMARKS.md, "oneDNN for the learner"). The variable is read once, when TensorFlow loads, so
 it is set in the process's environment; a value the user exported is kept.
-
-A local launch on a machine with more CPUs than the learner's threads gives the learner's process
-CPUs of its own and every other process the rest (`learner_cpu_partition`, `pin_process`): left
-to the scheduler, the learner's threads hop between cores shared with the actors' searches, and
-its step took 1.5x the CPU time it takes on a core of its own (tic-tac-toe's preset on 2 cores,
-BENCHMARKS.md, "A core of its own for the learner").
 """
 
 import dataclasses
 import os
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional
 
 GROUPS = ('replay', 'counter', 'variable_server', 'learner', 'actor', 'evaluator', 'monitor')
 CPU_ONLY_GROUPS = ('replay', 'counter', 'variable_server', 'actor', 'evaluator', 'monitor')
@@ -38,41 +32,6 @@ def local_resources() -> Dict[str, object]:
   processes['learner'] = local_multi_processing.PythonProcess(
       env={ONEDNN_VARIABLE: os.environ.get(ONEDNN_VARIABLE, '1')})
   return processes
-
-
-def learner_cpu_partition(learner_threads: Optional[int]
-                          ) -> Optional[Tuple[Tuple[int, ...], Tuple[int, ...]]]:
-  """(the learner's CPUs, every other process's CPUs) of a local launch: the last
-  `learner_threads` of the CPUs this process may run on, and the others.
-
-  None (no pinning) when `learner_threads` is None (TensorFlow's default of a thread per core),
-  when the learner would take every CPU, or where the system has no CPU affinity (not Linux).
-  """
-  if learner_threads is None or not hasattr(os, 'sched_getaffinity'):
-    return None
-  cpus = sorted(os.sched_getaffinity(0))
-  if learner_threads >= len(cpus):
-    return None
-  return tuple(cpus[-learner_threads:]), tuple(cpus[:-learner_threads])
-
-
-def pin_process(cpus: Sequence[int]) -> None:
-  """Restricts every thread of this process to `cpus`, and so the threads they start later.
-
-  Linux sets affinity per thread, and a new thread inherits its creator's: threads that exist
-  already (TensorFlow's and Reverb's pools, gRPC's) are each set, until no new one appears.
-  """
-  pinned = set()
-  while True:
-    threads = {int(name) for name in os.listdir('/proc/self/task')} - pinned
-    if not threads:
-      return
-    for thread in threads:
-      try:
-        os.sched_setaffinity(thread, cpus)
-      except ProcessLookupError:
-        pass  # The thread ended meanwhile.
-    pinned |= threads
 
 
 @dataclasses.dataclass(frozen=True)

@@ -159,17 +159,6 @@ def test_reanalyzers_get_a_share_of_the_batch_and_overrides_reach_the_config(tmp
   assert config.num_sampled_actions == 8  # The continuous_control preset.
 
 
-def test_learner_own_cpus_only_for_local_mp_with_cpus_to_spare(tmp_path, monkeypatch):
-  monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {0, 1, 2})
-  for values, expected in (({}, (2,)), ({'learner_threads': 2}, (1, 2)),
-                           ({'learner_threads': 3}, None), ({'learner_threads': 0}, None),
-                           ({'learner_own_cpus': False}, None), ({'launch_type': 'test_mt'}, None),
-                           ({'launch_type': 'vertex_ai'}, None)):
-    with flagsaver.flagsaver(run_dir=str(tmp_path / 'run'), max_learner_steps=10, **values):
-      _, _, settings, _ = local.settings_from_flags()
-    assert settings.learner_cpus == expected, values
-
-
 def test_learner_threads_one_locally_tensorflows_default_on_the_cloud(tmp_path):
   for values, expected in (({}, 1), ({'learner_threads': 0}, None), ({'learner_threads': 2}, 2),
                            ({'launch_type': 'vertex_ai'}, None)):

@@ -15,7 +15,6 @@ import sys
 import pytest
 
 from launch import replay_node
-from launch import resources
 from launch import status as status_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -96,7 +95,7 @@ def test_continuous_control_program_runs_on_pendulum_with_a_reanalyzer_node(tmp_
 
 def test_local_multiprocessing_run(tmp_path):
   run_dir = str(tmp_path / 'run')
-  status, stdout = _launch(run_dir, '--launch_type=local_mp', '--max_learner_steps=10')
+  status, _ = _launch(run_dir, '--launch_type=local_mp', '--max_learner_steps=10')
   assert status.state == 'finished' and status.learner_steps >= 10
   assert (status.num_actors, status.actors_alive) == (1, 1)
   assert status.env_steps > 0 and status.replay_size > 0
@@ -108,14 +107,7 @@ def test_local_multiprocessing_run(tmp_path):
   assert not os.path.exists(os.path.join(process_logs, 'replay'))
   learner_log = os.path.join(process_logs, 'learner', os.listdir(os.path.join(process_logs, 'learner'))[0])
   with open(learner_log) as log:
-    learner_output = log.read()
-  assert 'replay: checkpointed' in learner_output
-  # The learner (one thread, the local default) has a CPU of its own when there are two or more.
-  partition = resources.learner_cpu_partition(1)
-  assert ('pinned to CPUs' in learner_output) == (partition is not None)
-  if partition is not None:
-    assert f'pinned to CPUs {list(partition[0])}.' in learner_output
-    assert f'learner on CPUs {list(partition[0])}, the other nodes on {list(partition[1])}' in stdout
+    assert 'replay: checkpointed' in log.read()
   with open(os.path.join(run_dir, replay_node.REPLAY_CHECKPOINT_FILE)) as file:
     assert json.load(file)['size'] > 0
   with open(os.path.join(process_logs, 'monitor', os.listdir(os.path.join(process_logs, 'monitor'))[0])) as log:

@@ -1,10 +1,6 @@
 """Node placement: accelerators hidden from CPU groups locally; per-group machines on Vertex AI."""
 
 import importlib.util
-import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
@@ -23,46 +19,6 @@ def test_local_resources_hide_accelerators_from_all_but_the_learner(monkeypatch)
 def test_local_resources_keep_the_users_onednn_choice(monkeypatch):
   monkeypatch.setenv(resources.ONEDNN_VARIABLE, '0')
   assert resources.local_resources()['learner'].env == {resources.ONEDNN_VARIABLE: '0'}
-
-
-@pytest.mark.parametrize('cpus, learner_threads, expected', [
-    ({0, 1}, 1, ((1,), (0,))),
-    ({0, 1, 2, 3}, 2, ((2, 3), (0, 1))),
-    ({5, 2, 7}, 1, ((7,), (2, 5))),  # The CPUs this process may use, not 0..N-1.
-    ({0, 1}, 2, None),  # The learner would take every CPU.
-    ({0, 1}, 3, None),
-    ({0, 1}, None, None),  # TensorFlow's default: a thread per core.
-    ({0}, 1, None),
-])
-def test_learner_cpu_partition(monkeypatch, cpus, learner_threads, expected):
-  monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: set(cpus))
-  assert resources.learner_cpu_partition(learner_threads) == expected
-
-
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason='pinning is visible with 2+ CPUs')
-def test_pin_process_moves_every_thread_and_the_ones_started_later():
-  # In a process of its own: pinning the test process would slow the rest of the suite.
-  script = textwrap.dedent("""
-      import os, threading
-      from launch import resources
-      stop = threading.Event()
-      before = [threading.Thread(target=stop.wait) for _ in range(3)]
-      for thread in before:
-        thread.start()
-      cpu = max(os.sched_getaffinity(0))
-      resources.pin_process([cpu])
-      after = threading.Thread(target=stop.wait)
-      after.start()
-      masks = {int(t): os.sched_getaffinity(int(t)) for t in os.listdir('/proc/self/task')}
-      stop.set()
-      assert len(masks) >= 5, masks
-      assert all(mask == {cpu} for mask in masks.values()), (cpu, masks)
-      print('pinned', len(masks))
-      """)
-  result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
-                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-  assert result.returncode == 0, result.stderr
-  assert result.stdout.startswith('pinned')
 
 
 def test_vertex_ai_machines_put_the_learner_on_an_accelerator():
