@@ -25,6 +25,7 @@ from acme import specs
 from agents.muzero import arena
 from agents.muzero import canonical
 from agents.muzero import config as config_lib
+from agents.muzero import symmetries
 from environments import opponents
 from environments import specs as environment_specs
 from launch import counter_node
@@ -198,6 +199,19 @@ def check_eval_opponent(opponent: str, environment_id: str, game: Optional[Any])
     raise FlagError(f'--eval_opponent={opponent!r}: {error}') from error
 
 
+def check_board_symmetries(config: config_lib.MuZeroConfig, agent_spec: specs.EnvironmentSpec,
+                           game: Optional[Any]):
+  """Raises FlagError unless `config.board_symmetries` fit the environment's spec and, for a
+  pyspiel game, its moves follow its planes (`symmetries.check_game`): wrong symmetries would
+  train on positions the game never has, without any error."""
+  try:
+    group = symmetries.from_spec(config.board_symmetries, agent_spec)
+    if group is not None and game is not None:
+      symmetries.check_game(group, game)
+  except ValueError as error:
+    raise FlagError(f'--env={_ENV.value!r}: {error}') from error
+
+
 def settings_from_flags():
   """(config, environment factory, RunSettings, launch type) from the flags, all checked.
 
@@ -249,6 +263,7 @@ def settings_from_flags():
   except ValueError as error:
     raise FlagError(f'--config_overrides: {error}' if _CONFIG_OVERRIDES.value else str(error)) from error
   config = _with_reanalyze_fraction(config)
+  check_board_symmetries(config, agent_spec, game)
   check_eval_opponent(_EVAL_OPPONENT.value, _ENV.value, game)
   run_dir = _RUN_DIR.value or os.path.join(
       'runs', f'{_ENV.value.replace(":", "-").replace("/", "-")}-{time.strftime("%Y%m%d-%H%M%S")}')

@@ -22,6 +22,7 @@ from agents.muzero import config as config_lib
 from agents.muzero import learning
 from agents.muzero import reanalyze
 from agents.muzero import replay
+from agents.muzero import symmetries
 from environments import specs as environment_specs
 
 TABLE = acme_adders.DEFAULT_PRIORITY_TABLE
@@ -44,6 +45,8 @@ class MuZeroBuilder:
     self._two_player = environment_specs.is_two_player(self._spec.observations)
     self._action_dtype = environment_spec.actions.dtype
     self._environment_actions = environment_spec.actions
+    # Made here, so that symmetries that do not fit the board fail before anything starts.
+    self._symmetries = symmetries.from_spec(config.board_symmetries, self._spec)
     self._table = table
 
   @property
@@ -215,4 +218,4 @@ class MuZeroBuilder:
                                   checkpoint_directory=checkpoint_directory, device=device,
                                   target_network=target_network,
                                   reanalyzed_dataset=reanalyzed_dataset,
-                                  two_player=self._two_player)
+                                  symmetries=self._symmetries, two_player=self._two_player)

@@ -23,6 +23,9 @@ OPTIMIZERS = ('sgd', 'adam')
 # MuZeroConfig.consistency_space values (see networks.consistency).
 CONSISTENCY_SPACES = ('projection', 'latent')
 
+# MuZeroConfig.board_symmetries values (see agents.muzero.symmetries).
+BOARD_SYMMETRIES = ('none', 'dihedral', 'mirror')
+
 # SearchConfig fields the agent sets for every search, not the config, and where from (see
 # MuZeroConfig.search).
 AGENT_SET_SEARCH_FIELDS = {
@@ -150,6 +153,11 @@ class MuZeroConfig:
       less search on reanalysis and trains on older targets.
     reanalyze_batch_size: items a reanalyzer refreshes with one batched search (the search runs
       over 2 (K + 1) roots per item).
+    board_symmetries: data augmentation for board games (AlphaGo Zero's): every item the learner
+      trains on is seen through a random symmetry of the board, 'dihedral' (the 8 of a square
+      board whose actions are its cells, e.g. tic-tac-toe, Go) or 'mirror' (the left-right
+      reflection, e.g. connect four); 'none' (the paper's MuZero) trains on items as played.
+      See `agents.muzero.symmetries`.
     num_sampled_actions: for continuous actions, the K actions Sampled MuZero (Hubert et al.
       2021) samples at every node the search expands; the search, the actor's choice and the
       policy target are over them (`agents.muzero.sampled`). Discrete action spaces ignore it.
@@ -203,6 +211,7 @@ class MuZeroConfig:
   reanalyze_fraction: float = 0.0
   reanalyze_samples_per_insert: float = 2.0
   reanalyze_batch_size: int = 16
+  board_symmetries: str = 'none'
   # Continuous actions (Sampled MuZero).
   num_sampled_actions: int = 20
   root_proposal_std_scale: float = 1.0
@@ -285,6 +294,7 @@ class MuZeroConfig:
     validation.check_choice(owner, 'optimizer', self.optimizer, OPTIMIZERS)
     validation.check_choice(owner, 'consistency_space', self.consistency_space,
                             CONSISTENCY_SPACES)
+    validation.check_choice(owner, 'board_symmetries', self.board_symmetries, BOARD_SYMMETRIES)
     if self.max_gradient_norm is not None:
       validation.check_number(owner, 'max_gradient_norm', self.max_gradient_norm, 0.0, inf,
                               low_open=True, high_open=True)

@@ -46,6 +46,7 @@ from agents.muzero import config as config_lib
 from agents.muzero import losses
 from agents.muzero import reanalyze
 from agents.muzero import replay
+from agents.muzero import symmetries as symmetries_lib
 from networks import consistency
 
 LEARNER_STEPS = 'learner_steps'
@@ -105,6 +106,7 @@ class MuZeroLearner(core.Learner):
                target_network=None,
                reanalyzed_dataset: Union[tf.data.Dataset, Iterator[reverb.ReplaySample],
                                          None] = None,
+               symmetries: Optional[symmetries_lib.BoardSymmetries] = None,
                *,
                two_player: bool):
     """Makes the learner.
@@ -126,6 +128,9 @@ class MuZeroLearner(core.Learner):
       reanalyzed_dataset: batches of reanalysed items (`agents.muzero.reanalyze`), the
         `config.batch_split[1]` items of every batch; needed exactly when
         `config.reanalyze_fraction` > 0.
+      symmetries: the board's symmetries (`agents.muzero.symmetries.from_spec` of
+        `config.board_symmetries`); each item of a batch is trained on through one drawn at
+        random. None trains on the items as played.
       two_player: the environment is a two-player game (`environments.specs.is_two_player` of
         its spec; the builder passes it): value targets flip sign every ply.
     """
@@ -143,6 +148,10 @@ class MuZeroLearner(core.Learner):
                        'reanalyzed_dataset exactly when it is > 0.')
     self._reanalyzed_dataset = reanalyzed_dataset
     self._reanalyzed_iterator = None
+    if (config.board_symmetries == 'none') != (symmetries is None):
+      raise ValueError(f'MuZeroConfig.board_symmetries={config.board_symmetries!r} needs '
+                       'symmetries exactly when it is not \'none\'.')
+    self._symmetries = symmetries
     self._replay_client = replay_client
     self._table = table
     self._counter = counting.Counter(counter, 'learner')
@@ -297,6 +306,10 @@ class MuZeroLearner(core.Learner):
   @tf.function
   def _train(self, data, weights: tf.Tensor):
     config = self._config
+    if self._symmetries is not None:
+      # Outside the XLA-compiled part, for the reason `_padding_actions` gives.
+      data = self._symmetries.augment(
+          data, seed=tf.stack([self._learner_steps, tf.constant(11, tf.int64)]))
     gradients, metrics, new_priorities, finite = self._compute_step(
         data, weights, self._padding_actions(data['action']))
 

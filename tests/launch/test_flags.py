@@ -55,6 +55,13 @@ def parsed_flags():
     ({'config_overrides': 'two_player=True'},
      r"--config_overrides: config override 'two_player' is not allowed: the agent sets "
      r'search.two_player for every search from the environment spec'),
+    ({'config_overrides': 'board_symmetries=mirror'},
+     r"--env='gym:CartPole-v1': MuZeroConfig.board_symmetries='mirror' needs observations with "
+     r"a 'board' entry"),
+    # Square planes and more actions than cells, but chess moves are not cells.
+    ({'env': 'openspiel:chess', 'config_overrides': 'board_symmetries=dihedral'},
+     r"--env='openspiel:chess': chess\(\) does not have board_symmetries='dihedral': after 0 "
+     r'moves'),
     # Its spec says it is a two-player game, and the evaluator's matches need a pyspiel game.
     ({'env': 'python:tests.agents.user_environments:make_two_player_environment'},
      r"--env='python:tests.agents.user_environments:make_two_player_environment': "
