@@ -13,7 +13,8 @@ value targets, EfficientZero's target model). With `config.consistency_loss_weig
 EfficientZero's consistency loss joins the loss (`networks.consistency`). With
 `config.reanalyze_fraction` > 0, `config.batch_split[1]` items of every batch come from the
 reanalyze table (`agents.muzero.reanalyze`), weighted and re-prioritised through their source
-items in the replay.
+items in the replay. With `config.board_symmetries`, every item is trained on through a random
+symmetry of the board (`agents.muzero.symmetries`).
 
 Non-finite numbers: an update whose loss, gradient norm or new priorities hold NaN or inf is not
 applied (the check runs in the graph, before the optimizer), and `step` raises `NonFiniteError`

@@ -42,6 +42,8 @@ def test_presets_validate():
   assert connect_four.temperature(0, move_number=10) == 0.0
   assert (connect_four.samples_per_insert, connect_four.max_replay_size) == (4.0, 40_000)
   assert (board.samples_per_insert, board.max_replay_size) == (8.0, 100_000)
+  assert board.board_symmetries == 'dihedral'
+  assert config_lib.board_game('go(board_size=9)').board_symmetries == 'none'  # The paper's.
   chess = config_lib.board_game('chess')
   assert chess.td_steps == 512
   assert chess.temperature(10**9, move_number=29) == 1.0

@@ -39,6 +39,15 @@ def test_symmetries_fit_the_games_they_are_made_for(game_name, kind, size):
                                 np.tile(np.arange(game.num_distinct_actions()), (size, 1)))
 
 
+@pytest.mark.parametrize('game_name', ['tic_tac_toe', 'connect_four'])
+def test_small_game_presets_have_symmetries_their_games_have(game_name):
+  environment = make_environment(f'openspiel:{game_name}')
+  group = symmetries.from_spec(config_lib.board_game(game_name).board_symmetries,
+                               specs.make_environment_spec(environment))
+  if group is not None:
+    symmetries.check_game(group, environment.game)
+
+
 def test_check_game_finds_actions_that_do_not_follow_the_planes():
   game, group = symmetries_of('connect_four', 'mirror')
   # The board reflected, the moves not.
@@ -153,7 +162,8 @@ def test_learner_trains_on_the_symmetric_copy(make_replay):
                                                reward_support_size=3, channels=4, num_blocks=1,
                                                head_hidden_size=8))
   base = config_lib.board_game('tic_tac_toe')
-  plain = make_replay(environment, config_lib.with_overrides(base, **kwargs))
+  plain = make_replay(environment,
+                      config_lib.with_overrides(base, board_symmetries='none', **kwargs))
   network = plain.builder.make_network()
   actor = plain.builder.make_actor(network, [plain.builder.make_adder(plain.client)])
   acme.EnvironmentLoop(environment, actor, logger=loggers.NoOpLogger()).run(num_episodes=3)
