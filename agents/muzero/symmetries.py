@@ -18,8 +18,8 @@ Kinds (`MuZeroConfig.board_symmetries`):
   - 'mirror': the left-right reflection, of a board whose actions are its W columns (connect
     four) or its cells as above.
 Whether a game's actions really follow its planes is a fact of the game, not of its spec:
-`check_game` plays random games move for move beside their mirror images and fails on the first
-position where the two disagree.
+`check_game` plays random games move for move beside their images under every symmetry and fails
+on the first position where they disagree.
 """
 
 import collections.abc
