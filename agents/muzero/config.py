@@ -495,9 +495,10 @@ def board_game(game: str) -> MuZeroConfig:
   batch 128 and a replay that samples from 500 sequences on; tic-tac-toe samples only its first
   3 moves and values unvisited children at their parent's value, with 8 samples per insert, a
   100k-sequence replay and its 8 board symmetries as data augmentation; connect four samples its
-  first 10 moves, with 4 samples per insert and a 40k replay (`_SMALL_GAMES`). Their heads start with a 1x1 convolution to 32 channels, not
-  AlphaZero's 2: on a 3x3 board, 2 channels leave the reward head 18 features, and a model
-  trained on random tic-tac-toe games found 65% of winning moves after 2000 learner steps,
+  first 10 moves, with 4 samples per insert and a 40k replay (`_SMALL_GAMES`). Their heads start
+  with a 1x1 convolution to 32 channels, not AlphaZero's 2: on a 3x3 board, 2 channels leave the
+  reward head 18 features, and a model trained on random tic-tac-toe games found 65% of winning
+  moves after 2000 learner steps,
   against 84% with 32 channels (BENCHMARKS.md, "Board games").
   """
   # Imported here so that configs for other domains do not need OpenSpiel.
