@@ -498,8 +498,7 @@ def board_game(game: str) -> MuZeroConfig:
   first 10 moves, with 4 samples per insert and a 40k replay (`_SMALL_GAMES`). Their heads start
   with a 1x1 convolution to 32 channels, not AlphaZero's 2: on a 3x3 board, 2 channels leave the
   reward head 18 features, and a model trained on random tic-tac-toe games found 65% of winning
-  moves after 2000 learner steps,
-  against 84% with 32 channels (BENCHMARKS.md, "Board games").
+  moves after 2000 learner steps, against 84% with 32 channels (BENCHMARKS.md, "Board games").
   """
   # Imported here so that configs for other domains do not need OpenSpiel.
   from environments import openspiel  # pylint: disable=g-import-not-at-top
