@@ -42,7 +42,7 @@ def test_presets_validate():
   assert connect_four.temperature(0, move_number=10) == 0.0
   assert (connect_four.samples_per_insert, connect_four.max_replay_size) == (4.0, 40_000)
   assert (board.samples_per_insert, board.max_replay_size) == (8.0, 100_000)
-  assert board.board_symmetries == 'dihedral'
+  assert (board.board_symmetries, connect_four.board_symmetries) == ('dihedral', 'mirror')
   assert config_lib.board_game('go(board_size=9)').board_symmetries == 'none'  # The paper's.
   chess = config_lib.board_game('chess')
   assert chess.td_steps == 512

@@ -48,7 +48,7 @@ def test_board_game_presets_have_only_symmetries_their_games_have():
     if group is not None:
       symmetries.check_game(group, environment.game, num_games=2)
       checked.append(game_name)
-  assert 'tic_tac_toe' in checked
+  assert checked == ['tic_tac_toe', 'connect_four']
 
 
 def test_check_game_finds_actions_that_do_not_follow_the_planes():
