@@ -96,9 +96,9 @@ class BoardSymmetries:
     moved = dict(observation)
     moved[environment_specs.BOARD] = self.transform_board(
         observation[environment_specs.BOARD], which)
-    if environment_specs.LEGAL_ACTIONS in observation:
-      moved[environment_specs.LEGAL_ACTIONS] = self.transform_policy(
-          observation[environment_specs.LEGAL_ACTIONS], which)
+    legal = environment_specs.legal_actions(observation)
+    if legal is not None:
+      moved[environment_specs.LEGAL_ACTIONS] = self.transform_policy(legal, which)
     return moved
 
   def augment(self, data: Dict[str, Any], seed: tf.Tensor) -> Dict[str, Any]:
